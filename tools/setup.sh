@@ -12,7 +12,7 @@ readonly PACKAGES=(
   libzmq3-dev cppzmq-dev libprotobuf-dev libabsl-dev
   libgtest-dev libgmock-dev libcpp-httplib-dev libssl-dev
   # Tests, demo and operations tooling.
-  curl iproute2 iptables procps util-linux
+  curl jq python3 iproute2 iptables procps util-linux
 )
 
 missing=()

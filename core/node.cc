@@ -1,0 +1,592 @@
+#include "core/node.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace cachemesh {
+namespace {
+
+bool IsGone(v1::MemberState state) {
+  return state == v1::DEAD || state == v1::LEFT;
+}
+
+// splitmix64: a tiny, seedable generator; quality is ample for jitter.
+uint64_t NextRandom(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// Lifeguard's local health multiplier is capped here.
+constexpr int kMaxLocalHealth = 8;
+// Good ticks needed to lower the multiplier by one.
+constexpr int kGoodTicksPerRecovery = 20;
+
+}  // namespace
+
+Node::Node(NodeOptions options, absl::Time now)
+    : options_(std::move(options)),
+      started_at_(now),
+      members_(options_.id, options_.heartbeat_interval,
+               options_.failure_detector, options_.suspicion),
+      outgoing_(options_.streams),
+      random_state_(options_.random_seed) {
+  // Spread heartbeats of nodes started together over the interval.
+  const double phase =
+      static_cast<double>(NextRandom(random_state_) % 1000) / 1000.0;
+  next_heartbeat_ = now + options_.heartbeat_interval * phase;
+  next_full_digest_ = now;
+  next_check_ = now + options_.heartbeat_interval / 2;
+  expected_tick_ = std::min(next_heartbeat_, next_check_);
+}
+
+void Node::Start(absl::Time now) {
+  for (const std::string& seed : options_.seeds) {
+    if (seed != options_.endpoint) outputs_.connect.push_back(seed);
+  }
+  SendHeartbeat(now);
+}
+
+v1::Envelope Node::NewEnvelope() const {
+  v1::Envelope envelope;
+  envelope.set_cluster(options_.cluster);
+  v1::NodeIdentity* sender = envelope.mutable_sender();
+  sender->set_id(options_.id);
+  sender->set_endpoint(options_.endpoint);
+  sender->set_incarnation(incarnation_);
+  sender->set_instance_id(options_.instance_id);
+  return envelope;
+}
+
+void Node::Broadcast(v1::Envelope envelope) {
+  outputs_.broadcasts.push_back(std::move(envelope));
+}
+
+// ---------------------------------------------------------------------------
+// Inputs.
+// ---------------------------------------------------------------------------
+
+void Node::OnEnvelope(const v1::Envelope& envelope, absl::Time now) {
+  if (left_ || envelope.cluster() != options_.cluster) return;
+  const v1::NodeIdentity& sender = envelope.sender();
+  if (sender.id() == options_.id || sender.id().empty()) return;
+  members_.OnDirect(sender, envelope.has_heartbeat(), now);
+  switch (envelope.body_case()) {
+    case v1::Envelope::kHeartbeat:
+      HandleHeartbeat(envelope, now);
+      break;
+    case v1::Envelope::kBatch:
+      HandleBatch(envelope, now);
+      break;
+    case v1::Envelope::kLeave:
+      HandleLeave(envelope, now);
+      break;
+    case v1::Envelope::kLossReport:
+      HandleLossReport(envelope, now);
+      break;
+    case v1::Envelope::kGone:
+      HandleGone(envelope, now);
+      break;
+    default:
+      break;
+  }
+  ApplyMembershipEffects(now);
+}
+
+void Node::OnAnnouncedEndpoint(const std::string& endpoint, absl::Time now) {
+  if (left_ || endpoint == options_.endpoint) return;
+  // Subscribe back: a joiner the seed does not know yet becomes audible.
+  outputs_.connect.push_back(endpoint);
+  full_digest_due_ = true;
+}
+
+absl::Status Node::Publish(std::vector<v1::Invalidation> invalidations,
+                           absl::Time now) {
+  if (left_) return absl::FailedPreconditionError("this node has left");
+  if (absl::Status valid = ValidateInvalidations(invalidations); !valid.ok()) {
+    return valid;
+  }
+  stats_.invalidations_published += invalidations.size();
+  outgoing_.Publish(std::move(invalidations), now);
+  if (outgoing_.Full()) FlushBatch(now);
+  return absl::OkStatus();
+}
+
+void Node::Leave(absl::Time now) {
+  if (left_) return;
+  FlushBatch(now);
+  v1::Envelope envelope = NewEnvelope();
+  envelope.mutable_leave()->set_published_seq(outgoing_.published_seq());
+  // Twice: a lost LEAVE would make peers wait for the failure detector.
+  Broadcast(envelope);
+  Broadcast(std::move(envelope));
+  left_ = true;
+}
+
+void Node::SetSeeds(std::vector<std::string> seeds, absl::Time now) {
+  for (const std::string& old_seed : options_.seeds) {
+    if (std::find(seeds.begin(), seeds.end(), old_seed) != seeds.end()) {
+      continue;
+    }
+    bool is_member = false;
+    for (const auto& [id, member] : members_.members()) {
+      is_member |= member.endpoint == old_seed;
+    }
+    if (!is_member) outputs_.disconnect.push_back(old_seed);
+  }
+  options_.seeds = std::move(seeds);
+  for (const std::string& seed : options_.seeds) {
+    if (seed != options_.endpoint) outputs_.connect.push_back(seed);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Timers.
+// ---------------------------------------------------------------------------
+
+void Node::OnTick(absl::Time now) {
+  if (left_) return;
+  ObserveTickLateness(now);
+  if (now >= outgoing_.FlushDeadline()) FlushBatch(now);
+  if (now >= next_heartbeat_) {
+    SendHeartbeat(now);
+    next_heartbeat_ += options_.heartbeat_interval;
+    if (next_heartbeat_ <= now) {
+      next_heartbeat_ = now + options_.heartbeat_interval;
+    }
+  }
+  if (now >= next_check_) {
+    members_.Check(now, 1.0 + stats_.local_health);
+    members_.Reap(now, options_.reap_after);
+    ApplyMembershipEffects(now);
+    RunRecovery(now);
+    ReapStreams(now);
+    next_check_ = now + options_.heartbeat_interval / 2;
+  }
+  expected_tick_ = NextDeadline();
+}
+
+absl::Time Node::NextDeadline() const {
+  return std::min({next_heartbeat_, next_check_, outgoing_.FlushDeadline()});
+}
+
+void Node::ObserveTickLateness(absl::Time now) {
+  const absl::Duration lateness = now - expected_tick_;
+  if (lateness <= absl::ZeroDuration()) return;
+  stats_.max_tick_lateness = std::max(stats_.max_tick_lateness, lateness);
+  if (lateness > options_.heartbeat_interval) {
+    // We were paused or starved: the silence is ours, not our peers'.
+    ++stats_.late_ticks;
+    stats_.local_health = std::min(stats_.local_health + 1, kMaxLocalHealth);
+    good_ticks_ = 0;
+    members_.ForgiveSilence(now);
+  } else if (stats_.local_health > 0 &&
+             ++good_ticks_ >= kGoodTicksPerRecovery) {
+    --stats_.local_health;
+    good_ticks_ = 0;
+  }
+}
+
+Outputs Node::TakeOutputs() { return std::exchange(outputs_, {}); }
+
+// ---------------------------------------------------------------------------
+// Heartbeats and membership.
+// ---------------------------------------------------------------------------
+
+void Node::SendHeartbeat(absl::Time now) {
+  v1::Envelope envelope = NewEnvelope();
+  v1::Heartbeat* heartbeat = envelope.mutable_heartbeat();
+  heartbeat->set_published_seq(outgoing_.published_seq());
+  const bool full = full_digest_due_ || now >= next_full_digest_;
+  if (full) {
+    heartbeat->set_full_digest(true);
+    members_.AppendAll(heartbeat);
+    full_digest_due_ = false;
+    next_full_digest_ = now + options_.full_digest_interval;
+  } else {
+    members_.AppendUpdates(heartbeat);
+  }
+  for (const auto& [key, stream] : streams_) {
+    if (!full && !progress_dirty_.contains(key)) continue;
+    v1::StreamProgress* progress = heartbeat->add_progress();
+    progress->set_origin_id(stream->origin_id());
+    progress->set_origin_instance(stream->origin_instance());
+    progress->set_contiguous_seq(stream->contiguous());
+  }
+  progress_dirty_.clear();
+  Broadcast(std::move(envelope));
+}
+
+void Node::HandleHeartbeat(const v1::Envelope& envelope, absl::Time now) {
+  const v1::Heartbeat& heartbeat = envelope.heartbeat();
+  const v1::NodeIdentity& sender = envelope.sender();
+  if (heartbeat.full_digest()) received_full_digest_ = true;
+  for (const v1::MemberDigest& digest : heartbeat.members()) {
+    ApplyDigest(sender.id(), digest, now);
+  }
+  const Member* origin = members_.Find(sender.id());
+  if (origin != nullptr && origin->instance_id == sender.instance_id()) {
+    StreamFor(sender.id(), sender.instance_id(), heartbeat.published_seq(),
+              now)
+        .OnKnownSeq(heartbeat.published_seq(), now);
+  }
+  for (const v1::StreamProgress& progress : heartbeat.progress()) {
+    if (progress.origin_id() == options_.id) continue;
+    const Member* member = members_.Find(progress.origin_id());
+    if (member != nullptr &&
+        progress.origin_instance() < member->instance_id &&
+        !streams_.contains(StreamKey(progress.origin_id(),
+                                     progress.origin_instance()))) {
+      continue;  // News of a stream that ended before we knew its origin.
+    }
+    StreamFor(progress.origin_id(), progress.origin_instance(),
+              progress.contiguous_seq(), now)
+        .OnRelayProgress(sender.id(), progress.contiguous_seq(), now);
+  }
+}
+
+void Node::ApplyDigest(const std::string& sender_id,
+                       const v1::MemberDigest& digest, absl::Time now) {
+  if (digest.id() != options_.id) {
+    members_.OnDigest(sender_id, digest, now);
+    return;
+  }
+  // Gossip about ourselves: refute anything but ALIVE about this instance.
+  if (digest.instance_id() == options_.instance_id &&
+      digest.state() != v1::ALIVE && digest.incarnation() >= incarnation_) {
+    Refute(digest.incarnation(), now);
+  }
+}
+
+void Node::Refute(uint64_t seen_incarnation, absl::Time now) {
+  incarnation_ = std::max(incarnation_, seen_incarnation) + 1;
+  // Our identity carries the new incarnation; send it at once.
+  SendHeartbeat(now);
+}
+
+void Node::HandleLeave(const v1::Envelope& envelope, absl::Time now) {
+  members_.OnLeave(envelope.sender(), now);
+  const uint64_t published = envelope.leave().published_seq();
+  StreamFor(envelope.sender().id(), envelope.sender().instance_id(),
+            published, now)
+      .OnKnownSeq(published, now);
+}
+
+void Node::ApplyMembershipEffects(absl::Time now) {
+  for (MembershipChange& change : members_.TakeChanges()) {
+    if (change.from == v1::MEMBER_STATE_UNSPECIFIED) {
+      outputs_.connect.push_back(change.endpoint);
+      full_digest_due_ = true;  // Teach the newcomer the whole table.
+    } else if (change.to == v1::MEMBER_STATE_UNSPECIFIED &&
+               std::find(options_.seeds.begin(), options_.seeds.end(),
+                         change.endpoint) == options_.seeds.end()) {
+      outputs_.disconnect.push_back(change.endpoint);
+    } else if (change.to == v1::ALIVE && IsGone(change.from)) {
+      outputs_.connect.push_back(change.endpoint);
+    }
+    outputs_.membership_changes.push_back(std::move(change));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Invalidation streams.
+// ---------------------------------------------------------------------------
+
+void Node::FlushBatch(absl::Time now) {
+  for (v1::InvalidationBatch& batch : outgoing_.TakeBatches(now)) {
+    v1::Envelope envelope = NewEnvelope();
+    *envelope.mutable_batch() = std::move(batch);
+    Broadcast(std::move(envelope));
+  }
+}
+
+IncomingStream& Node::StreamFor(const std::string& origin_id,
+                                uint64_t origin_instance,
+                                uint64_t current_seq, absl::Time now) {
+  const std::string key = StreamKey(origin_id, origin_instance);
+  auto it = streams_.find(key);
+  if (it != streams_.end()) return *it->second;
+  // Within the join window our app's cache is empty: start at the origin's
+  // current position. Later, a stream we have not seen is new (a restart or
+  // a joiner), and all of it is owed to our app.
+  bool seen_origin_before = false;
+  for (const auto& [other_key, stream] : streams_) {
+    seen_origin_before |= stream->origin_id() == origin_id;
+  }
+  const bool joining =
+      now - started_at_ < options_.join_window && !seen_origin_before;
+  auto stream = std::make_unique<IncomingStream>(
+      origin_id, origin_instance, joining ? current_seq : 0,
+      options_.streams, now);
+  progress_dirty_.insert(key);
+  return *streams_.emplace(key, std::move(stream)).first->second;
+}
+
+void Node::HandleBatch(const v1::Envelope& envelope, absl::Time now) {
+  const v1::InvalidationBatch& batch = envelope.batch();
+  const std::string& origin_id = batch.origin_id().empty()
+                                     ? envelope.sender().id()
+                                     : batch.origin_id();
+  const uint64_t origin_instance = batch.origin_instance() == 0
+                                       ? envelope.sender().instance_id()
+                                       : batch.origin_instance();
+  if (origin_id == options_.id || batch.invalidations_size() == 0) return;
+  IncomingStream& stream =
+      StreamFor(origin_id, origin_instance,
+                batch.first_seq() > 0 ? batch.first_seq() - 1 : 0, now);
+  const uint64_t before = stream.contiguous();
+  std::vector<AppDelivery> deliveries;
+  stream.OnBatch(batch, batch.retransmission(), now, &deliveries);
+  if (stream.contiguous() != before) {
+    progress_dirty_.insert(StreamKey(origin_id, origin_instance));
+  }
+  Deliver(std::move(deliveries));
+}
+
+void Node::Deliver(std::vector<AppDelivery> deliveries) {
+  for (AppDelivery& delivery : deliveries) {
+    if (delivery.event.kind() == v1::AppEvent::FLUSH) {
+      ++stats_.flushes;
+    } else {
+      ++stats_.invalidations_delivered;
+      stats_.invalidations_recovered += delivery.recovered;
+    }
+    outputs_.deliveries.push_back(std::move(delivery));
+  }
+}
+
+std::string Node::ChooseResponder(const IncomingStream& stream,
+                                  uint64_t from_seq, absl::Time now) const {
+  const double scale = 1.0 + stats_.local_health;
+  auto audible = [&](const Member& member) {
+    return member.state == v1::ALIVE &&
+           now - member.last_heard < member.detector.SuspectAfter(scale);
+  };
+  const Member* origin = members_.Find(stream.origin_id());
+  if (origin != nullptr && origin->instance_id == stream.origin_instance() &&
+      audible(*origin)) {
+    return origin->id;
+  }
+  // The relay that holds the most of the stream, then the smallest id.
+  std::string best;
+  uint64_t best_progress = 0;
+  for (const auto& [relay, progress] : stream.relay_progress()) {
+    const Member* member = members_.Find(relay);
+    if (progress < from_seq || member == nullptr || !audible(*member)) {
+      continue;
+    }
+    if (progress > best_progress ||
+        (progress == best_progress && relay < best)) {
+      best = relay;
+      best_progress = progress;
+    }
+  }
+  return best;
+}
+
+void Node::RunRecovery(absl::Time now) {
+  v1::Envelope report = NewEnvelope();
+  v1::LossReport* loss_report = report.mutable_loss_report();
+  for (auto& [key, stream_ptr] : streams_) {
+    IncomingStream& stream = *stream_ptr;
+    if (!stream.HasGap()) continue;
+    if (now - stream.gap_since() < options_.streams.nack_delay ||
+        now - stream.last_nack() < options_.streams.nack_interval) {
+      continue;
+    }
+    const auto [from, to] = stream.MissingRange();
+    std::vector<AppDelivery> flushed;
+    if (stream.nack_attempts() >= options_.streams.nack_attempts) {
+      stream.FlushThrough(
+          to,
+          absl::StrFormat("no answer to %d loss reports for %s seq %d..%d",
+                          stream.nack_attempts(), stream.origin_id(), from,
+                          to),
+          now, &flushed);
+    } else if (std::string responder = ChooseResponder(stream, from, now);
+               !responder.empty()) {
+      v1::Nack* nack = loss_report->add_nacks();
+      nack->set_origin_id(stream.origin_id());
+      nack->set_origin_instance(stream.origin_instance());
+      nack->set_from_seq(from);
+      nack->set_to_seq(to);
+      nack->set_responder_id(responder);
+      stream.NoteNack(now);
+      ++stats_.nacks_sent;
+    } else if (now - stream.gap_since() >= options_.streams.orphan_grace) {
+      stream.FlushThrough(
+          to,
+          absl::StrFormat("no live member holds %s seq %d..%d",
+                          stream.origin_id(), from, to),
+          now, &flushed);
+    }
+    if (!flushed.empty()) progress_dirty_.insert(key);
+    Deliver(std::move(flushed));
+  }
+  if (loss_report->nacks_size() > 0) Broadcast(std::move(report));
+}
+
+void Node::HandleLossReport(const v1::Envelope& envelope, absl::Time now) {
+  for (const v1::Nack& nack : envelope.loss_report().nacks()) {
+    if (nack.responder_id() == options_.id) {
+      AnswerNack(nack, envelope.sender().id(), now);
+    }
+  }
+}
+
+void Node::AnswerNack(const v1::Nack& nack, const std::string& requester,
+                      absl::Time now) {
+  const RetransmitRing* ring = nullptr;
+  if (nack.origin_id() == options_.id &&
+      nack.origin_instance() == options_.instance_id) {
+    ring = &outgoing_.ring();
+  } else if (auto it = streams_.find(
+                 StreamKey(nack.origin_id(), nack.origin_instance()));
+             it != streams_.end()) {
+    ring = &it->second->ring();
+  }
+  const uint64_t to = std::min(nack.to_seq(), nack.from_seq() +
+                                                  options_.streams
+                                                      .max_nack_range - 1);
+  std::vector<const StoredInvalidation*> held;
+  if (ring != nullptr) held = ring->Range(nack.from_seq(), to);
+
+  // Resend consecutive runs; whatever we cannot serve is reported Gone.
+  uint64_t next = nack.from_seq();
+  v1::Envelope batch_envelope;
+  v1::InvalidationBatch* batch = nullptr;
+  auto send_gone = [&](uint64_t gone_from, uint64_t gone_to) {
+    v1::Envelope envelope = NewEnvelope();
+    v1::Gone* gone = envelope.mutable_gone();
+    gone->set_origin_id(nack.origin_id());
+    gone->set_origin_instance(nack.origin_instance());
+    gone->set_from_seq(gone_from);
+    gone->set_to_seq(gone_to);
+    gone->set_requester_id(requester);
+    ++stats_.gones_sent;
+    Broadcast(std::move(envelope));
+  };
+  auto finish_batch = [&]() {
+    if (batch == nullptr) return;
+    ++stats_.retransmissions_sent;
+    Broadcast(std::move(batch_envelope));
+    batch = nullptr;
+  };
+  for (const StoredInvalidation* entry : held) {
+    if (entry->seq != next) {
+      finish_batch();
+      send_gone(next, entry->seq - 1);
+    }
+    if (batch == nullptr ||
+        batch->invalidations_size() >= options_.streams.batch_max_size) {
+      finish_batch();
+      batch_envelope = NewEnvelope();
+      batch = batch_envelope.mutable_batch();
+      batch->set_origin_id(nack.origin_id());
+      batch->set_origin_instance(nack.origin_instance());
+      batch->set_first_seq(entry->seq);
+      batch->set_published_unix_micros(
+          absl::ToUnixMicros(entry->published_at));
+      batch->set_retransmission(true);
+    }
+    *batch->add_invalidations() = entry->invalidation;
+    next = entry->seq + 1;
+  }
+  finish_batch();
+  if (next <= to) send_gone(next, to);
+}
+
+void Node::HandleGone(const v1::Envelope& envelope, absl::Time now) {
+  const v1::Gone& gone = envelope.gone();
+  auto it = streams_.find(StreamKey(gone.origin_id(), gone.origin_instance()));
+  if (it == streams_.end()) return;
+  IncomingStream& stream = *it->second;
+  if (stream.contiguous() >= gone.to_seq()) return;
+  std::vector<AppDelivery> flushed;
+  stream.FlushThrough(
+      gone.to_seq(),
+      absl::StrFormat("%s no longer holds %s seq %d..%d",
+                      envelope.sender().id(), gone.origin_id(),
+                      gone.from_seq(), gone.to_seq()),
+      now, &flushed);
+  progress_dirty_.insert(it->first);
+  Deliver(std::move(flushed));
+}
+
+void Node::ReapStreams(absl::Time now) {
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    const IncomingStream& stream = *it->second;
+    const Member* origin = members_.Find(stream.origin_id());
+    const bool ended = origin == nullptr || IsGone(origin->state) ||
+                       origin->instance_id > stream.origin_instance();
+    if (ended && !stream.HasGap() &&
+        now - stream.last_activity() >= options_.reap_after) {
+      progress_dirty_.erase(it->first);
+      streams_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Views.
+// ---------------------------------------------------------------------------
+
+std::vector<v1::MemberView> Node::Members(absl::Time now) const {
+  std::vector<v1::MemberView> views;
+  v1::MemberView& self = views.emplace_back();
+  self.set_id(options_.id);
+  self.set_endpoint(options_.endpoint);
+  self.set_state(left_ ? v1::LEFT : v1::ALIVE);
+  self.set_incarnation(incarnation_);
+  self.set_instance_id(options_.instance_id);
+  self.set_self(true);
+  for (const auto& [id, member] : members_.members()) {
+    v1::MemberView& view = views.emplace_back();
+    view.set_id(id);
+    view.set_endpoint(member.endpoint);
+    view.set_state(member.state);
+    view.set_incarnation(member.incarnation);
+    view.set_instance_id(member.instance_id);
+    view.set_last_heard_ms(
+        member.last_heard == absl::InfinitePast()
+            ? -1
+            : absl::ToInt64Milliseconds(now - member.last_heard));
+  }
+  return views;
+}
+
+bool Node::Synced(absl::Time now) const {
+  if (options_.seeds.empty()) return true;
+  if (now - started_at_ >= options_.startup_sync_timeout) return true;
+  if (!received_full_digest_) return false;
+  for (const auto& [id, member] : members_.members()) {
+    if (member.state == v1::ALIVE && member.last_heard == absl::InfinitePast()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<std::string> Node::UntrustedReasons(absl::Time now) const {
+  std::vector<std::string> reasons;
+  const double scale = 1.0 + stats_.local_health;
+  for (const auto& [id, member] : members_.members()) {
+    if (member.state != v1::ALIVE) continue;
+    const absl::Time heard = std::max(member.last_heard, member.known_since);
+    const absl::Duration silence = now - heard;
+    if (silence > members_.UntrustedAfter(member, scale)) {
+      reasons.push_back(absl::StrFormat(
+          "member %s is ALIVE to others but not heard here for %d ms", id,
+          absl::ToInt64Milliseconds(silence)));
+    }
+  }
+  return reasons;
+}
+
+}  // namespace cachemesh

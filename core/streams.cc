@@ -1,0 +1,189 @@
+#include "core/streams.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace cachemesh {
+
+std::string StreamKey(const std::string& origin_id, uint64_t origin_instance) {
+  return absl::StrCat(origin_id, "/", origin_instance);
+}
+
+absl::Status ValidateInvalidations(
+    absl::Span<const v1::Invalidation> invalidations) {
+  for (size_t i = 0; i < invalidations.size(); ++i) {
+    const v1::Invalidation& invalidation = invalidations[i];
+    if (invalidation.op() == v1::Invalidation::OP_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("invalidations[%d].op is missing", i));
+    }
+    if (invalidation.region().empty() &&
+        invalidation.op() != v1::Invalidation::CLEAR_ALL) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("invalidations[%d].region is empty", i));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void RetransmitRing::Push(StoredInvalidation entry) {
+  if (capacity_ == 0) return;
+  if (entries_.size() == capacity_) entries_.pop_front();
+  entries_.push_back(std::move(entry));
+}
+
+std::vector<const StoredInvalidation*> RetransmitRing::Range(
+    uint64_t from, uint64_t to) const {
+  std::vector<const StoredInvalidation*> found;
+  auto it = std::lower_bound(
+      entries_.begin(), entries_.end(), from,
+      [](const StoredInvalidation& entry, uint64_t seq) {
+        return entry.seq < seq;
+      });
+  for (; it != entries_.end() && it->seq <= to; ++it) found.push_back(&*it);
+  return found;
+}
+
+void OutgoingStream::Publish(std::vector<v1::Invalidation> invalidations,
+                             absl::Time now) {
+  if (pending_.empty()) {
+    pending_since_ = now;
+    pending_ = std::move(invalidations);
+    return;
+  }
+  pending_.insert(pending_.end(), std::make_move_iterator(invalidations.begin()),
+                  std::make_move_iterator(invalidations.end()));
+}
+
+absl::Time OutgoingStream::FlushDeadline() const {
+  if (pending_.empty()) return absl::InfiniteFuture();
+  return Full() ? pending_since_ : pending_since_ + options_.batch_max_delay;
+}
+
+std::vector<v1::InvalidationBatch> OutgoingStream::TakeBatches(
+    absl::Time now) {
+  std::vector<v1::InvalidationBatch> batches;
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    if (i % options_.batch_max_size == 0) {
+      batches.emplace_back();
+      batches.back().set_first_seq(published_seq_ + 1);
+      batches.back().set_published_unix_micros(absl::ToUnixMicros(now));
+    }
+    ++published_seq_;
+    ring_.Push({published_seq_, pending_[i], now});
+    *batches.back().add_invalidations() = std::move(pending_[i]);
+  }
+  pending_.clear();
+  return batches;
+}
+
+IncomingStream::IncomingStream(std::string origin_id, uint64_t origin_instance,
+                               uint64_t start_after,
+                               const StreamOptions& options, absl::Time now)
+    : origin_id_(std::move(origin_id)),
+      origin_instance_(origin_instance),
+      options_(options),
+      contiguous_(start_after),
+      known_max_(start_after),
+      ring_(options.recovery_buffer),
+      last_activity_(now) {}
+
+void IncomingStream::OnBatch(const v1::InvalidationBatch& batch,
+                             bool recovered, absl::Time now,
+                             std::vector<AppDelivery>* out) {
+  last_activity_ = now;
+  const absl::Time published_at =
+      absl::FromUnixMicros(batch.published_unix_micros());
+  for (int i = 0; i < batch.invalidations_size(); ++i) {
+    const uint64_t seq = batch.first_seq() + i;
+    if (seq <= contiguous_ || pending_.count(seq) > 0) continue;
+    pending_.emplace(seq, std::make_pair(
+                              StoredInvalidation{seq, batch.invalidations(i),
+                                                 published_at},
+                              recovered));
+  }
+  if (batch.invalidations_size() > 0) {
+    known_max_ = std::max(known_max_,
+                          batch.first_seq() + batch.invalidations_size() - 1);
+  }
+  DeliverReady(out);
+  NoteProgress(now);
+}
+
+void IncomingStream::OnKnownSeq(uint64_t seq, absl::Time now) {
+  if (seq <= known_max_) return;
+  known_max_ = seq;
+  NoteProgress(now);
+}
+
+void IncomingStream::OnRelayProgress(const std::string& relay,
+                                     uint64_t contiguous, absl::Time now) {
+  uint64_t& progress = relay_progress_[relay];
+  progress = std::max(progress, contiguous);
+  OnKnownSeq(contiguous, now);
+}
+
+void IncomingStream::FlushThrough(uint64_t to, const std::string& reason,
+                                  absl::Time now,
+                                  std::vector<AppDelivery>* out) {
+  if (to <= contiguous_) return;
+  AppDelivery flush;
+  flush.event.set_kind(v1::AppEvent::FLUSH);
+  flush.event.set_origin_id(origin_id_);
+  flush.event.set_reason(reason);
+  flush.origin_instance = origin_instance_;
+  flush.flushed_from = contiguous_ + 1;
+  flush.flushed_to = to;
+  out->push_back(std::move(flush));
+  contiguous_ = to;
+  known_max_ = std::max(known_max_, to);
+  pending_.erase(pending_.begin(), pending_.upper_bound(to));
+  DeliverReady(out);
+  nack_attempts_ = 0;
+  NoteProgress(now);
+}
+
+void IncomingStream::DeliverReady(std::vector<AppDelivery>* out) {
+  while (!pending_.empty() && pending_.begin()->first == contiguous_ + 1) {
+    auto node = pending_.extract(pending_.begin());
+    StoredInvalidation& stored = node.mapped().first;
+    AppDelivery delivery;
+    delivery.event.set_kind(v1::AppEvent::INVALIDATION);
+    delivery.event.set_origin_id(origin_id_);
+    delivery.event.set_seq(stored.seq);
+    *delivery.event.mutable_invalidation() = stored.invalidation;
+    delivery.origin_instance = origin_instance_;
+    delivery.published_at = stored.published_at;
+    delivery.recovered = node.mapped().second;
+    out->push_back(std::move(delivery));
+    contiguous_ = stored.seq;
+    nack_attempts_ = 0;
+    ring_.Push(std::move(stored));
+  }
+}
+
+void IncomingStream::NoteProgress(absl::Time now) {
+  if (!HasGap()) {
+    gap_since_ = absl::InfiniteFuture();
+    nack_attempts_ = 0;
+  } else if (gap_since_ == absl::InfiniteFuture()) {
+    gap_since_ = now;
+  }
+}
+
+std::pair<uint64_t, uint64_t> IncomingStream::MissingRange() const {
+  const uint64_t first = contiguous_ + 1;
+  uint64_t last = pending_.empty() ? known_max_ : pending_.begin()->first - 1;
+  last = std::min(last, first + options_.max_nack_range - 1);
+  return {first, last};
+}
+
+void IncomingStream::NoteNack(absl::Time now) {
+  last_nack_ = now;
+  ++nack_attempts_;
+}
+
+}  // namespace cachemesh

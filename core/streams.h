@@ -1,0 +1,173 @@
+// Invalidation streams: per-origin sequencing, batching, the retransmission
+// ring, and the receiver's gap tracking.
+//
+// Every origin instance numbers its invalidations 1, 2, 3, ... A receiver
+// delivers them to its app exactly once and in that order. What it cannot
+// recover it covers with a FLUSH: everything up to the flushed sequence
+// number counts as handled, because the app dropped its whole cache.
+#ifndef CACHEMESH_CORE_STREAMS_H_
+#define CACHEMESH_CORE_STREAMS_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "proto/cachemesh.pb.h"
+
+namespace cachemesh {
+
+struct StreamOptions {
+  // Publishes within this window go out in one batch.
+  absl::Duration batch_max_delay = absl::Microseconds(200);
+  // A batch is sent at once when it reaches this size.
+  int batch_max_size = 512;
+  // Invalidations kept per stream to answer loss reports.
+  int recovery_buffer = 8192;
+  // Wait this long after spotting a gap before the first NACK (reordering).
+  absl::Duration nack_delay = absl::Milliseconds(5);
+  // Between NACKs for the same gap.
+  absl::Duration nack_interval = absl::Milliseconds(100);
+  // NACKs without progress before giving up and flushing.
+  int nack_attempts = 10;
+  // A gap that no live member can serve is flushed after this.
+  absl::Duration orphan_grace = absl::Milliseconds(1500);
+  // Largest range one NACK asks for.
+  uint64_t max_nack_range = 4096;
+};
+
+// An event for the local app.
+struct AppDelivery {
+  // kind INVALIDATION or FLUSH, origin_id, seq, invalidation, reason.
+  v1::AppEvent event;
+  uint64_t origin_instance = 0;
+  // FLUSH only: the range of the origin's stream it stands in for.
+  uint64_t flushed_from = 0;
+  uint64_t flushed_to = 0;
+  // INVALIDATION only: when the origin first sent it.
+  absl::Time published_at;
+  // INVALIDATION only: it arrived through a NACK and retransmission.
+  bool recovered = false;
+};
+
+struct StoredInvalidation {
+  uint64_t seq = 0;
+  v1::Invalidation invalidation;
+  absl::Time published_at;
+};
+
+// The last `capacity` invalidations of one stream, by sequence number.
+// Sequence numbers only grow, but may skip (flushed ranges are not stored).
+class RetransmitRing {
+ public:
+  explicit RetransmitRing(int capacity) : capacity_(capacity) {}
+  void Push(StoredInvalidation entry);
+  // Entries with from <= seq <= to, in order.
+  std::vector<const StoredInvalidation*> Range(uint64_t from,
+                                               uint64_t to) const;
+  size_t size() const { return entries_.size(); }
+
+ private:
+  size_t capacity_;
+  std::deque<StoredInvalidation> entries_;
+};
+
+// This node's own stream.
+class OutgoingStream {
+ public:
+  explicit OutgoingStream(const StreamOptions& options)
+      : options_(options), ring_(options.recovery_buffer) {}
+
+  // Queues invalidations for the next batch.
+  void Publish(std::vector<v1::Invalidation> invalidations, absl::Time now);
+  // When the pending batch must go out; InfiniteFuture if none is pending.
+  absl::Time FlushDeadline() const;
+  bool Full() const {
+    return static_cast<int>(pending_.size()) >= options_.batch_max_size;
+  }
+  // Numbers the pending invalidations, keeps them for retransmission, and
+  // returns them as batches of at most batch_max_size.
+  std::vector<v1::InvalidationBatch> TakeBatches(absl::Time now);
+  uint64_t published_seq() const { return published_seq_; }
+  const RetransmitRing& ring() const { return ring_; }
+
+ private:
+  StreamOptions options_;
+  std::vector<v1::Invalidation> pending_;
+  absl::Time pending_since_;
+  uint64_t published_seq_ = 0;
+  RetransmitRing ring_;
+};
+
+// What this node knows of another origin instance's stream.
+class IncomingStream {
+ public:
+  IncomingStream(std::string origin_id, uint64_t origin_instance,
+                 uint64_t start_after, const StreamOptions& options,
+                 absl::Time now);
+
+  // A batch from the origin or a relay. Appends what becomes deliverable.
+  void OnBatch(const v1::InvalidationBatch& batch, bool recovered,
+               absl::Time now, std::vector<AppDelivery>* out);
+  // Someone says sequence number `seq` exists.
+  void OnKnownSeq(uint64_t seq, absl::Time now);
+  // `relay` has this stream with no gap up to `contiguous`.
+  void OnRelayProgress(const std::string& relay, uint64_t contiguous,
+                       absl::Time now);
+  // Covers everything up to `to` with a FLUSH, then delivers what follows.
+  void FlushThrough(uint64_t to, const std::string& reason, absl::Time now,
+                    std::vector<AppDelivery>* out);
+
+  bool HasGap() const { return contiguous_ < known_max_; }
+  // The first range to ask for: [first, last].
+  std::pair<uint64_t, uint64_t> MissingRange() const;
+  // Recovery bookkeeping, driven by the node.
+  absl::Time gap_since() const { return gap_since_; }
+  absl::Time last_nack() const { return last_nack_; }
+  int nack_attempts() const { return nack_attempts_; }
+  void NoteNack(absl::Time now);
+
+  const std::string& origin_id() const { return origin_id_; }
+  uint64_t origin_instance() const { return origin_instance_; }
+  uint64_t contiguous() const { return contiguous_; }
+  uint64_t known_max() const { return known_max_; }
+  absl::Time last_activity() const { return last_activity_; }
+  const absl::flat_hash_map<std::string, uint64_t>& relay_progress() const {
+    return relay_progress_;
+  }
+  const RetransmitRing& ring() const { return ring_; }
+
+ private:
+  void DeliverReady(std::vector<AppDelivery>* out);
+  void NoteProgress(absl::Time now);
+
+  std::string origin_id_;
+  uint64_t origin_instance_;
+  StreamOptions options_;
+  uint64_t contiguous_;
+  uint64_t known_max_;
+  // Received ahead of a gap, waiting for it to fill.
+  std::map<uint64_t, std::pair<StoredInvalidation, bool>> pending_;
+  absl::flat_hash_map<std::string, uint64_t> relay_progress_;
+  RetransmitRing ring_;
+  absl::Time gap_since_ = absl::InfiniteFuture();
+  absl::Time last_nack_ = absl::InfinitePast();
+  int nack_attempts_ = 0;
+  absl::Time last_activity_;
+};
+
+// "origin_id/instance": the key of a stream.
+std::string StreamKey(const std::string& origin_id, uint64_t origin_instance);
+
+// Checks what an app may publish; the error names the offending index.
+absl::Status ValidateInvalidations(
+    absl::Span<const v1::Invalidation> invalidations);
+
+}  // namespace cachemesh
+
+#endif  // CACHEMESH_CORE_STREAMS_H_

@@ -1,0 +1,419 @@
+#include "service/daemon.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "core/properties.h"
+
+namespace cachemesh {
+namespace {
+
+// The loop publishes a snapshot at least this often (/health/live).
+constexpr absl::Duration kSnapshotInterval = absl::Milliseconds(50);
+// After LEAVE, the loop keeps running this long so ZeroMQ can send it.
+constexpr absl::Duration kGoodbyeGrace = absl::Milliseconds(100);
+// Commands queued from HTTP, counted in invalidations.
+constexpr size_t kCommandCapacity = 1 << 20;
+
+absl::StatusOr<int> NewEventFd() {
+  const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) {
+    return absl::InternalError(
+        absl::StrCat("eventfd: ", std::strerror(errno)));
+  }
+  return fd;
+}
+
+// Reads an eventfd to zero; true if it had been written.
+bool ConsumeEventFd(int fd) {
+  uint64_t value = 0;
+  return read(fd, &value, sizeof(value)) == sizeof(value);
+}
+
+void WriteEventFd(int fd) {
+  const uint64_t one = 1;
+  // Async-signal-safe; a full counter still wakes the loop.
+  [[maybe_unused]] ssize_t written = write(fd, &one, sizeof(one));
+}
+
+std::string MeshBindEndpoint(const Config& config) {
+  const bool ipv6 = config.bind_address.find(':') != std::string::npos;
+  return absl::StrCat("tcp://", ipv6 ? "[" : "", config.bind_address,
+                      ipv6 ? "]" : "", ":", config.self.port);
+}
+
+std::vector<std::string> PeerEndpoints(const Config& config) {
+  std::vector<std::string> endpoints;
+  for (const Peer& peer : config.peers) endpoints.push_back(peer.endpoint());
+  return endpoints;
+}
+
+std::vector<v1::Invalidation> TakeInvalidations(v1::InvalidationList& list) {
+  google::protobuf::RepeatedPtrField<v1::Invalidation>& all =
+      *list.mutable_invalidations();
+  return std::vector<v1::Invalidation>(std::make_move_iterator(all.begin()),
+                                       std::make_move_iterator(all.end()));
+}
+
+std::string DescribeChange(const MembershipChange& change) {
+  auto name = [](v1::MemberState state) -> std::string {
+    return state == v1::MEMBER_STATE_UNSPECIFIED ? "-"
+                                                  : v1::MemberState_Name(state);
+  };
+  return absl::StrFormat("member %s (%s) %s -> %s, incarnation %d: %s",
+                         change.id, change.endpoint, name(change.from),
+                         name(change.to), change.incarnation, change.reason);
+}
+
+}  // namespace
+
+Daemon::Daemon(const Config& config, const Logger& logger)
+    : config_(config), logger_(logger) {}
+
+Daemon::~Daemon() {
+  if (http_server_ != nullptr) http_server_->Stop();
+  if (events_ != nullptr) events_->Shutdown();
+  if (prober_ != nullptr) prober_->Stop();
+  if (stop_fd_ >= 0) close(stop_fd_);
+  if (reload_fd_ >= 0) close(reload_fd_);
+}
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
+                                                       const Logger& logger) {
+  std::unique_ptr<Daemon> daemon(new Daemon(config, logger));
+  if (absl::Status status = daemon->Init(); !status.ok()) return status;
+  return daemon;
+}
+
+NodeOptions Daemon::MakeNodeOptions(absl::Time now) const {
+  NodeOptions options;
+  options.cluster = config_.cluster_name;
+  options.id = config_.node_id;
+  options.endpoint = config_.self.endpoint();
+  options.instance_id = static_cast<uint64_t>(absl::ToUnixMicros(now));
+  options.seeds = PeerEndpoints(config_);
+  options.heartbeat_interval = config_.heartbeat_interval;
+  options.failure_detector.phi_threshold = config_.failure_phi_threshold;
+  options.failure_detector.acceptable_pause = config_.failure_acceptable_pause;
+  options.failure_detector.min_stddev = config_.failure_min_stddev;
+  options.suspicion.min = config_.suspicion_min;
+  options.suspicion.max = config_.suspicion_max;
+  options.reap_after = config_.reap_after;
+  options.streams.batch_max_delay = config_.batch_max_delay;
+  options.streams.batch_max_size = config_.batch_max_size;
+  options.streams.recovery_buffer = config_.recovery_buffer;
+  options.startup_sync_timeout = config_.startup_sync_timeout;
+  options.random_seed = options.instance_id;
+  return options;
+}
+
+absl::Status Daemon::Init() {
+  const absl::Time now = absl::Now();
+  absl::StatusOr<int> stop_fd = NewEventFd();
+  if (!stop_fd.ok()) return stop_fd.status();
+  stop_fd_ = *stop_fd;
+  absl::StatusOr<int> reload_fd = NewEventFd();
+  if (!reload_fd.ok()) return reload_fd.status();
+  reload_fd_ = *reload_fd;
+
+  absl::StatusOr<std::unique_ptr<net::Context>> context =
+      net::Context::Create();
+  if (!context.ok()) return context.status();
+  context_ = std::move(*context);
+
+  net::MeshOptions mesh_options;
+  mesh_options.send_hwm = config_.zmq_send_hwm;
+  mesh_options.receive_hwm = config_.zmq_receive_hwm;
+  mesh_options.zmtp_heartbeat_interval = config_.zmq_heartbeat_interval;
+  mesh_options.zmtp_heartbeat_timeout = config_.zmq_heartbeat_timeout;
+  mesh_options.zmtp_heartbeat_ttl = config_.zmq_heartbeat_ttl;
+  absl::StatusOr<std::unique_ptr<net::Mesh>> mesh = net::Mesh::Create(
+      *context_, MeshBindEndpoint(config_), config_.self.endpoint(),
+      mesh_options);
+  if (!mesh.ok()) return mesh.status();
+  mesh_ = std::move(*mesh);
+
+  absl::StatusOr<std::unique_ptr<net::AppServer>> app_server =
+      net::AppServer::Create(*context_, config_.client_endpoint);
+  if (!app_server.ok()) return app_server.status();
+  app_server_ = std::move(*app_server);
+
+  absl::StatusOr<std::unique_ptr<CommandQueue>> commands =
+      CommandQueue::Create(kCommandCapacity);
+  if (!commands.ok()) return commands.status();
+  commands_ = std::move(*commands);
+
+  // Event ids start at this process's start time in microseconds, so a
+  // Last-Event-ID from an earlier process is never mistaken for ours.
+  events_ = std::make_unique<EventLog>(
+      config_.events_buffer, static_cast<uint64_t>(absl::ToUnixMicros(now)));
+
+  absl::StatusOr<DaemonMetrics> metrics = DaemonMetrics::Register(registry_);
+  if (!metrics.ok()) return metrics.status();
+  metrics_ = *metrics;
+
+  if (!config_.app_health_url.empty()) {
+    AppHealthOptions prober_options;
+    prober_options.url = config_.app_health_url;
+    prober_options.interval = config_.app_health_interval;
+    prober_options.timeout = config_.app_health_timeout;
+    absl::StatusOr<std::unique_ptr<AppHealthProber>> prober =
+        AppHealthProber::Create(prober_options);
+    if (!prober.ok()) return prober.status();
+    prober_ = std::move(*prober);
+    prober_->Start();
+  }
+  backend_ = std::make_unique<LoopBackend>(snapshots_, *commands_,
+                                           prober_.get());
+
+  node_ = std::make_unique<Node>(MakeNodeOptions(now), now);
+  node_->Start(now);
+  // Whatever an app cached before this daemon started was not kept
+  // coherent by it: the first event is always a FLUSH.
+  std::vector<AppDelivery> startup(1);
+  startup[0].event.set_kind(v1::AppEvent::FLUSH);
+  startup[0].event.set_origin_id(config_.node_id);
+  startup[0].event.set_reason("cachemeshd started");
+  Deliver(startup, now);
+  CarryOutOutputs(now);
+  PublishSnapshot(now);
+
+  HttpServerOptions http_options;
+  http_options.address = config_.http_address;
+  http_options.port = config_.http_port;
+  http_options.token = config_.http_token;
+  http_server_ = std::make_unique<HttpServer>(http_options, *backend_,
+                                              *events_, registry_);
+  if (absl::Status started = http_server_->Start(); !started.ok()) {
+    return started;
+  }
+  logger_.Info(absl::StrFormat(
+      "cachemeshd %s in cluster %s: mesh %s (bound %s), http %s:%d, apps %s, "
+      "%d configured peers",
+      config_.node_id, config_.cluster_name, config_.self.endpoint(),
+      mesh_->bound_endpoint(), config_.http_address, http_server_->port(),
+      app_server_->endpoint(), config_.peers.size()));
+  return absl::OkStatus();
+}
+
+void Daemon::RequestStop() { WriteEventFd(stop_fd_); }
+
+void Daemon::RequestReload() { WriteEventFd(reload_fd_); }
+
+absl::Status Daemon::Run() {
+  net::Poller poller;
+  poller.Add(mesh_.get());
+  poller.Add(app_server_.get());
+  poller.AddFd(commands_->wake_fd());
+  poller.AddFd(stop_fd_);
+  poller.AddFd(reload_fd_);
+  for (;;) {
+    absl::Time now = absl::Now();
+    const absl::Duration timeout = std::clamp(
+        node_->NextDeadline() - now, absl::ZeroDuration(), kSnapshotInterval);
+    absl::StatusOr<net::Ready> ready = poller.Wait(timeout);
+    if (!ready.ok()) return ready.status();
+    now = absl::Now();
+    if (ConsumeEventFd(stop_fd_)) break;
+    if (ConsumeEventFd(reload_fd_)) Reload(now);
+    HandleMesh(now);
+    HandleApps(now);
+    HandleCommands(now);
+    Tick(now);
+    CarryOutOutputs(now);
+    PublishSnapshot(now);
+  }
+  SayGoodbye();
+  return absl::OkStatus();
+}
+
+void Daemon::HandleMesh(absl::Time now) {
+  absl::StatusOr<net::MeshInput> input = mesh_->Drain();
+  if (!input.ok()) {
+    logger_.Error(absl::StrCat("mesh: ", input.status().message()));
+    return;
+  }
+  for (const std::string& endpoint : input->announced_endpoints) {
+    node_->OnAnnouncedEndpoint(endpoint, now);
+  }
+  v1::Envelope envelope;
+  for (const std::string& payload : input->payloads) {
+    metrics_.mesh_bytes_received->Increment(payload.size());
+    if (!envelope.ParseFromString(payload)) {
+      if (++malformed_envelopes_ % 1000 == 1) {
+        logger_.Warning(absl::StrFormat(
+            "dropped %d malformed envelopes so far", malformed_envelopes_));
+      }
+      continue;
+    }
+    node_->OnEnvelope(envelope, now);
+  }
+}
+
+void Daemon::HandleApps(absl::Time now) {
+  absl::StatusOr<std::vector<v1::InvalidationList>> lists =
+      app_server_->Drain();
+  if (!lists.ok()) {
+    logger_.Error(absl::StrCat("app channel: ", lists.status().message()));
+    return;
+  }
+  for (v1::InvalidationList& list : *lists) {
+    const int count = list.invalidations_size();
+    absl::Status published = node_->Publish(TakeInvalidations(list), now);
+    if (!published.ok()) {
+      logger_.Warning(absl::StrCat("app channel: rejected a list: ",
+                                   published.message()));
+    } else {
+      metrics_.invalidations_sent->Increment(count);
+    }
+  }
+}
+
+void Daemon::HandleCommands(absl::Time now) {
+  for (Command& command : commands_->Drain()) {
+    if (auto* publish = std::get_if<PublishCommand>(&command)) {
+      // The HTTP thread validated it, so Publish only fails after LEAVE.
+      const int count = publish->list.invalidations_size();
+      if (node_->Publish(TakeInvalidations(publish->list), now).ok()) {
+        metrics_.invalidations_sent->Increment(count);
+      }
+    } else if (auto* drain = std::get_if<SetDrainingCommand>(&command)) {
+      logger_.Info(drain->draining
+                       ? "draining: /health now answers 503 DRAINING"
+                       : "draining ended: /health reflects the node again");
+    }
+  }
+}
+
+void Daemon::Reload(absl::Time now) {
+  absl::StatusOr<Config> reloaded =
+      LoadConfig(config_.file, ProcessEnvironment());
+  if (!reloaded.ok()) {
+    logger_.Error(absl::StrCat("SIGHUP: kept the old peer list; ",
+                               reloaded.status().message()));
+    return;
+  }
+  config_.peers = reloaded->peers;
+  node_->SetSeeds(PeerEndpoints(config_), now);
+  logger_.Info(absl::StrCat("SIGHUP: peers now ",
+                            absl::StrJoin(PeerEndpoints(config_), ", ")));
+}
+
+void Daemon::Tick(absl::Time now) {
+  const absl::Time deadline = node_->NextDeadline();
+  if (now < deadline) return;
+  metrics_.heartbeat_lateness->Observe(absl::ToDoubleSeconds(now - deadline));
+  node_->OnTick(now);
+}
+
+void Daemon::CarryOutOutputs(absl::Time now) {
+  Outputs outputs = node_->TakeOutputs();
+  std::string wire;
+  for (const v1::Envelope& envelope : outputs.broadcasts) {
+    envelope.SerializeToString(&wire);
+    metrics_.mesh_bytes_sent->Increment(wire.size());
+    if (absl::Status sent = mesh_->Broadcast(wire); !sent.ok()) {
+      logger_.Error(absl::StrCat("mesh: ", sent.message()));
+    }
+  }
+  for (const std::string& endpoint : outputs.connect) {
+    if (absl::Status status = mesh_->Connect(endpoint); !status.ok()) {
+      logger_.Warning(absl::StrCat("mesh: ", status.message()));
+    }
+  }
+  for (const std::string& endpoint : outputs.disconnect) {
+    if (absl::Status status = mesh_->Disconnect(endpoint); !status.ok()) {
+      logger_.Warning(absl::StrCat("mesh: ", status.message()));
+    }
+  }
+  for (const MembershipChange& change : outputs.membership_changes) {
+    logger_.Info(DescribeChange(change));
+    membership_changed_ = true;
+  }
+  Deliver(outputs.deliveries, now);
+}
+
+void Daemon::Deliver(std::vector<AppDelivery>& deliveries, absl::Time now) {
+  absl::flat_hash_map<std::string, int> recovered_by_origin;
+  for (AppDelivery& delivery : deliveries) {
+    v1::AppEvent& event = delivery.event;
+    if (event.kind() == v1::AppEvent::FLUSH) {
+      metrics_.flushes->Increment();
+      logger_.Warning(
+          delivery.flushed_to == 0
+              ? absl::StrCat("FLUSH: ", event.reason())
+              : absl::StrFormat("FLUSH: %s (stream %s/%d seq %d..%d)",
+                                event.reason(), event.origin_id(),
+                                delivery.origin_instance,
+                                delivery.flushed_from, delivery.flushed_to));
+    } else {
+      metrics_.invalidations_received->Increment();
+      metrics_.propagation_latency->Observe(
+          absl::ToDoubleSeconds(now - delivery.published_at));
+      if (delivery.recovered) {
+        metrics_.invalidations_recovered->Increment();
+        ++recovered_by_origin[event.origin_id()];
+      }
+    }
+    event.set_event_id(events_->Append(event));
+    if (absl::Status sent = app_server_->Publish(event); !sent.ok()) {
+      logger_.Error(absl::StrCat("app channel: ", sent.message()));
+    }
+  }
+  for (const auto& [origin, count] : recovered_by_origin) {
+    logger_.Info(absl::StrFormat("recovered %d lost invalidations from %s",
+                                 count, origin));
+  }
+}
+
+void Daemon::PublishSnapshot(absl::Time now) {
+  if (!membership_changed_ && now - last_snapshot_ < kSnapshotInterval) {
+    return;
+  }
+  NodeSnapshot snapshot;
+  snapshot.self_id = node_->id();
+  for (v1::MemberView& view : node_->Members(now)) {
+    *snapshot.members.add_members() = std::move(view);
+  }
+  snapshot.synced = node_->Synced(now);
+  snapshot.untrusted_reasons = node_->UntrustedReasons(now);
+  snapshot.taken_at = now;
+  metrics_.RecordMembers(snapshot.members);
+  metrics_.nacks_sent->Increment(node_->stats().nacks_sent - nacks_reported_);
+  nacks_reported_ = node_->stats().nacks_sent;
+  snapshots_.Publish(std::move(snapshot));
+  last_snapshot_ = now;
+  membership_changed_ = false;
+}
+
+void Daemon::SayGoodbye() {
+  absl::Time now = absl::Now();
+  logger_.Info("stopping: saying goodbye to the cluster");
+  node_->Leave(now);
+  CarryOutOutputs(now);
+  PublishSnapshot(now);
+  // Let ZeroMQ's I/O thread put LEAVE on the wire; sockets close with
+  // LINGER 0 afterwards, so nothing can hold the exit up.
+  net::Poller poller;
+  poller.AddFd(stop_fd_);
+  const absl::Time until = now + kGoodbyeGrace;
+  while ((now = absl::Now()) < until) {
+    if (!poller.Wait(until - now).ok()) break;
+    ConsumeEventFd(stop_fd_);
+  }
+  http_server_->Stop();
+  events_->Shutdown();
+  if (prober_ != nullptr) prober_->Stop();
+}
+
+}  // namespace cachemesh

@@ -1,0 +1,104 @@
+// cachemeshd's node: one event-loop thread that owns the protocol (core::Node),
+// the ZeroMQ mesh and the local app channel, plus the HTTP server whose
+// threads only read snapshots and queue commands.
+//
+// The loop (after zyre's node actor): wait on every socket and fd with the
+// next protocol deadline as the timeout, drain what is readable, tick the
+// node when its deadline has come, carry out the node's outputs, publish a
+// snapshot. Nothing else touches the node or the sockets.
+//
+// A Daemon can run in a process of its own (cachemeshd) or several to a
+// process (benchmarks): signals are the caller's business.
+#ifndef CACHEMESH_SERVICE_DAEMON_H_
+#define CACHEMESH_SERVICE_DAEMON_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/config.h"
+#include "core/node.h"
+#include "net/app_channel.h"
+#include "net/context.h"
+#include "net/mesh.h"
+#include "net/poller.h"
+#include "service/app_health.h"
+#include "service/command_queue.h"
+#include "service/daemon_metrics.h"
+#include "service/event_log.h"
+#include "service/http_backend.h"
+#include "service/http_server.h"
+#include "service/log.h"
+#include "service/metrics.h"
+#include "service/snapshot.h"
+
+namespace cachemesh {
+
+class Daemon {
+ public:
+  // Binds the cache port, the app channel and the HTTP port; starts the HTTP
+  // server and the app prober. The loop starts with Run().
+  static absl::StatusOr<std::unique_ptr<Daemon>> Create(const Config& config,
+                                                        const Logger& logger);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Runs the event loop until RequestStop(), then says goodbye to the
+  // cluster (LEAVE) and shuts down. Call from one thread, once.
+  absl::Status Run();
+  // Thread-safe and async-signal-safe: asks Run() to stop gracefully.
+  void RequestStop();
+  // Thread-safe and async-signal-safe: asks Run() to re-read the config
+  // file's peer list (SIGHUP).
+  void RequestReload();
+
+  // The bound HTTP port (useful when the config asked for port 0).
+  int http_port() const { return http_server_->port(); }
+  const std::string& mesh_endpoint() const { return mesh_->bound_endpoint(); }
+
+ private:
+  Daemon(const Config& config, const Logger& logger);
+  absl::Status Init();
+  void HandleMesh(absl::Time now);
+  void HandleApps(absl::Time now);
+  void HandleCommands(absl::Time now);
+  void Reload(absl::Time now);
+  void Tick(absl::Time now);
+  void CarryOutOutputs(absl::Time now);
+  void Deliver(std::vector<AppDelivery>& deliveries, absl::Time now);
+  void PublishSnapshot(absl::Time now);
+  void SayGoodbye();
+  NodeOptions MakeNodeOptions(absl::Time now) const;
+
+  Config config_;
+  const Logger& logger_;
+  std::unique_ptr<net::Context> context_;
+  std::unique_ptr<net::Mesh> mesh_;
+  std::unique_ptr<net::AppServer> app_server_;
+  std::unique_ptr<Node> node_;
+  std::unique_ptr<CommandQueue> commands_;
+  std::unique_ptr<EventLog> events_;
+  MetricsRegistry registry_;
+  DaemonMetrics metrics_;
+  SnapshotStore snapshots_;
+  std::unique_ptr<AppHealthProber> prober_;
+  std::unique_ptr<LoopBackend> backend_;
+  std::unique_ptr<HttpServer> http_server_;
+  // eventfds written by RequestStop and RequestReload.
+  int stop_fd_ = -1;
+  int reload_fd_ = -1;
+  absl::Time last_snapshot_ = absl::InfinitePast();
+  bool membership_changed_ = true;
+  uint64_t malformed_envelopes_ = 0;
+  uint64_t nacks_reported_ = 0;
+};
+
+}  // namespace cachemesh
+
+#endif  // CACHEMESH_SERVICE_DAEMON_H_

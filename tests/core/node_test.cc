@@ -1,0 +1,317 @@
+// The node state machine on a perfect in-memory network: membership,
+// failure detection, refutation, restart, leave, and loss-proof delivery.
+#include "core/node.h"
+
+#include <set>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/core/mini_cluster.h"
+
+namespace cachemesh {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+v1::Invalidation Update(const std::string& key) {
+  v1::Invalidation invalidation;
+  invalidation.set_op(v1::Invalidation::UPDATE);
+  invalidation.set_region("org.hisp.dhis.dataelement.DataElement");
+  invalidation.set_key(key);
+  return invalidation;
+}
+
+std::vector<std::string> DeliveredKeys(const MiniCluster& cluster, int i) {
+  std::vector<std::string> keys;
+  for (const AppDelivery& delivery : cluster.deliveries(i)) {
+    if (delivery.event.kind() == v1::AppEvent::INVALIDATION) {
+      keys.push_back(delivery.event.invalidation().key());
+    }
+  }
+  return keys;
+}
+
+int Flushes(const MiniCluster& cluster, int i) {
+  int flushes = 0;
+  for (const AppDelivery& delivery : cluster.deliveries(i)) {
+    flushes += delivery.event.kind() == v1::AppEvent::FLUSH;
+  }
+  return flushes;
+}
+
+void Publish(MiniCluster& cluster, int i, std::vector<std::string> keys) {
+  std::vector<v1::Invalidation> invalidations;
+  for (const std::string& key : keys) invalidations.push_back(Update(key));
+  ASSERT_TRUE(cluster.node(i).Publish(invalidations, cluster.now()).ok());
+}
+
+bool IsBatch(const v1::Envelope& envelope) { return envelope.has_batch(); }
+
+TEST(NodeTest, OneSeedLearnsTheWholeClusterByGossip) {
+  MiniCluster cluster(4, NodeOptions());  // Everyone is seeded with n0 only.
+  cluster.Run(absl::Seconds(2));
+  for (int observer = 0; observer < 4; ++observer) {
+    for (int member = 0; member < 4; ++member) {
+      EXPECT_EQ(cluster.StateOf(observer, member), v1::ALIVE)
+          << observer << " sees " << member;
+    }
+    EXPECT_TRUE(cluster.node(observer).Synced(cluster.now()));
+    EXPECT_THAT(cluster.node(observer).UntrustedReasons(cluster.now()),
+                IsEmpty());
+  }
+}
+
+TEST(NodeTest, CrashedNodeIsDeadEverywhereWithinTwoSeconds) {
+  MiniCluster cluster(5, NodeOptions());
+  cluster.Run(absl::Seconds(2));
+  cluster.Crash(3);
+  cluster.Run(absl::Milliseconds(550));
+  for (int observer : {0, 1, 2, 4}) {
+    EXPECT_EQ(cluster.StateOf(observer, 3), v1::ALIVE) << observer;
+  }
+  cluster.Run(absl::Milliseconds(1450));
+  for (int observer : {0, 1, 2, 4}) {
+    EXPECT_EQ(cluster.StateOf(observer, 3), v1::DEAD) << observer;
+  }
+}
+
+TEST(NodeTest, PausedNodeIsNeverDeadAndPausedObserverAccusesNobody) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(2));
+  cluster.Run(absl::Milliseconds(500), /*paused=*/{1});
+  cluster.Run(absl::Seconds(2));
+  for (int observer = 0; observer < 3; ++observer) {
+    for (const MembershipChange& change : cluster.changes(observer)) {
+      EXPECT_NE(change.to, v1::DEAD) << observer << " " << change.reason;
+      EXPECT_NE(change.to, v1::SUSPECT) << observer << " " << change.reason;
+    }
+  }
+  EXPECT_GE(cluster.node(1).stats().late_ticks, 1u);
+  EXPECT_GE(cluster.node(1).stats().max_tick_lateness,
+            absl::Milliseconds(450));
+}
+
+TEST(NodeTest, SuspectedNodeRefutesWithAHigherIncarnation) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  // n2 cannot hear n1 for a while: it suspects n1, and n1 refutes.
+  cluster.SetFilter([](int from, int to, const v1::Envelope&) {
+    return !(from == 1 && to == 2);
+  });
+  cluster.Run(absl::Seconds(1));
+  cluster.SetFilter(nullptr);
+  cluster.Run(absl::Milliseconds(500));
+  EXPECT_GT(cluster.node(1).Members(cluster.now())[0].incarnation(), 1u);
+  EXPECT_EQ(cluster.StateOf(0, 1), v1::ALIVE);
+  EXPECT_EQ(cluster.StateOf(2, 1), v1::ALIVE);
+}
+
+TEST(NodeTest, UnheardMemberThatOthersVouchForMakesTheCacheUntrusted) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  cluster.SetFilter([](int from, int to, const v1::Envelope&) {
+    return !(from == 1 && to == 2);
+  });
+  cluster.Run(absl::Seconds(3));
+  EXPECT_EQ(cluster.StateOf(2, 1), v1::ALIVE);  // Others vouch for n1...
+  const std::vector<std::string> reasons =
+      cluster.node(2).UntrustedReasons(cluster.now());
+  ASSERT_EQ(reasons.size(), 1u);  // ...but n2 has not heard it.
+  EXPECT_THAT(reasons[0], ::testing::HasSubstr("member n1 is ALIVE"));
+  EXPECT_THAT(cluster.node(0).UntrustedReasons(cluster.now()), IsEmpty());
+}
+
+TEST(NodeTest, RestartedNodeIsAliveAtOnceNeverStuckDead) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  cluster.Crash(2);
+  cluster.Run(absl::Seconds(2));
+  ASSERT_EQ(cluster.StateOf(0, 2), v1::DEAD);
+  cluster.Start(2);
+  cluster.Run(absl::Milliseconds(60));
+  EXPECT_EQ(cluster.StateOf(0, 2), v1::ALIVE);
+  EXPECT_EQ(cluster.StateOf(1, 2), v1::ALIVE);
+  EXPECT_EQ(cluster.StateOf(2, 0), v1::ALIVE);
+}
+
+TEST(NodeTest, GracefulLeaveIsLeftAtOnce) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  cluster.node(1).Leave(cluster.now());
+  cluster.Pump();
+  EXPECT_EQ(cluster.StateOf(0, 1), v1::LEFT);
+  EXPECT_EQ(cluster.StateOf(2, 1), v1::LEFT);
+  cluster.Crash(1);
+  cluster.Run(absl::Seconds(2));
+  EXPECT_EQ(cluster.StateOf(0, 1), v1::LEFT);  // Not DEAD afterwards.
+}
+
+TEST(NodeTest, DeadMembersAreReaped) {
+  NodeOptions options;
+  options.reap_after = absl::Seconds(3);
+  MiniCluster cluster(3, options);
+  cluster.Run(absl::Seconds(1));
+  cluster.Crash(2);
+  cluster.Run(absl::Seconds(5));
+  EXPECT_EQ(cluster.StateOf(0, 2), v1::MEMBER_STATE_UNSPECIFIED);
+  EXPECT_EQ(cluster.node(0).Members(cluster.now()).size(), 2u);
+}
+
+TEST(NodeTest, InvalidationsReachOthersInOrderAndAreNotEchoed) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  Publish(cluster, 0, {"a", "b"});
+  Publish(cluster, 0, {"c"});
+  cluster.Run(absl::Milliseconds(10));
+  EXPECT_THAT(DeliveredKeys(cluster, 1), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(DeliveredKeys(cluster, 2), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(DeliveredKeys(cluster, 0), IsEmpty());
+  EXPECT_EQ(cluster.node(0).stats().invalidations_published, 3u);
+}
+
+TEST(NodeTest, PublishesWithinTheWindowShareOneBatch) {
+  MiniCluster cluster(2, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  int batches = 0;
+  cluster.SetFilter([&](int, int, const v1::Envelope& envelope) {
+    batches += IsBatch(envelope);
+    return true;
+  });
+  for (int i = 0; i < 10; ++i) Publish(cluster, 0, {absl::StrCat("k", i)});
+  cluster.Run(absl::Milliseconds(5));
+  EXPECT_EQ(batches, 1);
+  EXPECT_EQ(DeliveredKeys(cluster, 1).size(), 10u);
+}
+
+TEST(NodeTest, RejectsInvalidPublishesNamingTheField) {
+  MiniCluster cluster(1, NodeOptions());
+  v1::Invalidation missing_region = Update("k");
+  missing_region.clear_region();
+  const absl::Status status =
+      cluster.node(0).Publish({missing_region}, cluster.now());
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "invalidations[0].region is empty");
+}
+
+TEST(NodeTest, LostBatchIsRecoveredByNack) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  bool drop = true;
+  cluster.SetFilter([&](int from, int to, const v1::Envelope& envelope) {
+    return !(drop && from == 0 && to == 2 && IsBatch(envelope));
+  });
+  Publish(cluster, 0, {"a", "b"});
+  cluster.Run(absl::Milliseconds(5));
+  drop = false;
+  EXPECT_THAT(DeliveredKeys(cluster, 2), IsEmpty());
+  cluster.Run(absl::Milliseconds(300));  // The next heartbeat shows the gap.
+  EXPECT_THAT(DeliveredKeys(cluster, 2), ElementsAre("a", "b"));
+  EXPECT_TRUE(cluster.deliveries(2)[0].recovered);
+  EXPECT_GE(cluster.node(2).stats().nacks_sent, 1u);
+  EXPECT_EQ(Flushes(cluster, 2), 0);
+}
+
+TEST(NodeTest, EvictedRangeIsAnsweredGoneAndFlushed) {
+  NodeOptions options;
+  options.streams.recovery_buffer = 4;
+  MiniCluster cluster(3, options);
+  cluster.Run(absl::Seconds(1));
+  bool drop = true;
+  cluster.SetFilter([&](int from, int to, const v1::Envelope& envelope) {
+    return !(drop && from == 0 && to == 2 && IsBatch(envelope));
+  });
+  Publish(cluster, 0, {"a", "b", "c", "d", "e", "f"});
+  cluster.Run(absl::Milliseconds(5));
+  drop = false;
+  Publish(cluster, 0, {"g"});
+  cluster.Run(absl::Milliseconds(300));
+  // Seqs 1-2 fell out of the ring: FLUSH covers them, then 3.. arrive.
+  ASSERT_GE(cluster.deliveries(2).size(), 1u);
+  const AppDelivery& flush = cluster.deliveries(2)[0];
+  EXPECT_EQ(flush.event.kind(), v1::AppEvent::FLUSH);
+  EXPECT_EQ(flush.flushed_from, 1u);
+  EXPECT_GE(flush.flushed_to, 2u);
+  EXPECT_THAT(flush.event.reason(), ::testing::HasSubstr("no longer holds"));
+  EXPECT_EQ(DeliveredKeys(cluster, 2).back(), "g");
+  EXPECT_EQ(Flushes(cluster, 2), 1);
+}
+
+TEST(NodeTest, OriginCrashAfterPublishIsRecoveredFromARelay) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  cluster.SetFilter([&](int from, int to, const v1::Envelope& envelope) {
+    return !(from == 0 && to == 2 && IsBatch(envelope));
+  });
+  Publish(cluster, 0, {"a", "b", "c"});
+  cluster.Run(absl::Milliseconds(1));
+  cluster.Crash(0);  // Only n1 got the batch.
+  cluster.SetFilter(nullptr);
+  cluster.Run(absl::Seconds(3));
+  EXPECT_THAT(DeliveredKeys(cluster, 2), ElementsAre("a", "b", "c"));
+  EXPECT_EQ(Flushes(cluster, 2), 0);
+}
+
+TEST(NodeTest, UnrecoverableLossAfterOriginCrashIsFlushed) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  // Nobody gets the batch, but n0's next heartbeat tells n1 and n2 it exists.
+  cluster.SetFilter([&](int from, int, const v1::Envelope& envelope) {
+    return !(from == 0 && IsBatch(envelope));
+  });
+  Publish(cluster, 0, {"a"});
+  cluster.Run(absl::Milliseconds(120));
+  cluster.Crash(0);
+  cluster.Run(absl::Seconds(4));
+  for (int receiver : {1, 2}) {
+    ASSERT_EQ(Flushes(cluster, receiver), 1) << receiver;
+    EXPECT_EQ(cluster.deliveries(receiver)[0].flushed_to, 1u);
+  }
+}
+
+TEST(NodeTest, JoinerStartsAtEachOriginsCurrentSequence) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Crash(2);
+  cluster.Run(absl::Seconds(1));
+  Publish(cluster, 0, {"before"});
+  cluster.Run(absl::Seconds(1));
+  cluster.Start(2);
+  cluster.Run(absl::Milliseconds(300));
+  Publish(cluster, 0, {"after"});
+  cluster.Run(absl::Milliseconds(300));
+  EXPECT_THAT(DeliveredKeys(cluster, 2), ElementsAre("after"));
+  EXPECT_EQ(Flushes(cluster, 2), 0);
+}
+
+TEST(NodeTest, LeaveFlushesThePendingBatchFirst) {
+  MiniCluster cluster(2, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  Publish(cluster, 0, {"last words"});
+  cluster.node(0).Leave(cluster.now());
+  cluster.Pump();
+  EXPECT_THAT(DeliveredKeys(cluster, 1), ElementsAre("last words"));
+  EXPECT_FALSE(cluster.node(0).Publish({Update("x")}, cluster.now()).ok());
+}
+
+TEST(NodeTest, OtherClustersAreIgnored) {
+  MiniCluster cluster(2, NodeOptions());
+  v1::Envelope stranger;
+  stranger.set_cluster("someone-else");
+  stranger.mutable_sender()->set_id("x");
+  stranger.mutable_sender()->set_instance_id(1);
+  stranger.mutable_heartbeat();
+  cluster.Run(absl::Milliseconds(100));
+  cluster.node(0).OnEnvelope(stranger, cluster.now());
+  EXPECT_EQ(cluster.StateOf(0, 1), v1::ALIVE);
+  for (const v1::MemberView& view : cluster.node(0).Members(cluster.now())) {
+    EXPECT_NE(view.id(), "x");
+  }
+  // The same envelope in our own cluster is heard.
+  stranger.set_cluster(cluster.node(0).options().cluster);
+  cluster.node(0).OnEnvelope(stranger, cluster.now());
+  EXPECT_EQ(cluster.node(0).Members(cluster.now()).size(), 3u);
+}
+
+}  // namespace
+}  // namespace cachemesh

@@ -1,0 +1,290 @@
+#include "tests/integration/daemon_process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+
+namespace cachemesh::testing {
+namespace {
+
+std::string DaemonBinary() {
+  const char* srcdir = getenv("TEST_SRCDIR");
+  const char* workspace = getenv("TEST_WORKSPACE");
+  return absl::StrCat(srcdir ? srcdir : ".", "/",
+                      workspace ? workspace : "cachemesh",
+                      "/service/cachemeshd");
+}
+
+std::string MakeTempDir(const std::string& name) {
+  const char* base = getenv("TEST_TMPDIR");
+  std::string pattern =
+      absl::StrCat(base ? base : "/tmp", "/", name, ".XXXXXX");
+  if (mkdtemp(pattern.data()) == nullptr) {
+    ADD_FAILURE() << "mkdtemp " << pattern << ": " << strerror(errno);
+  }
+  chmod(pattern.c_str(), 0777);  // A daemon may run as another user.
+  return pattern;
+}
+
+httplib::Client MakeClient(int port) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(1, 0);
+  client.set_read_timeout(2, 0);
+  return client;
+}
+
+DaemonProcess::Reply ToReply(const httplib::Result& result) {
+  if (!result) return {};
+  return {result->status, result->body};
+}
+
+}  // namespace
+
+int PickFreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof(address);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    ADD_FAILURE() << "no free port: " << strerror(errno);
+  }
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+bool WaitUntil(const std::function<bool()>& condition,
+               absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
+DaemonProcess::DaemonProcess(DaemonSpec spec)
+    : spec_(std::move(spec)), dir_(MakeTempDir(spec_.id)) {}
+
+DaemonProcess::~DaemonProcess() {
+  if (running()) Signal(SIGKILL);
+}
+
+std::string DaemonProcess::address() const {
+  return absl::StrCat("127.0.0.1:", spec_.cache_port);
+}
+
+void DaemonProcess::Start() {
+  const std::string config_path = dir_ + "/dhis.conf";
+  {
+    std::ofstream config(config_path);
+    config << "# Written by the integration test.\n"
+           << "cluster.hostname = 127.0.0.1\n"
+           << "cluster.cache.port = " << spec_.cache_port << "\n";
+    if (!spec_.members.empty()) {
+      config << "cluster.members = " << absl::StrJoin(spec_.members, ",")
+             << "\n";
+    }
+    config << "cachemesh.cluster.name = " << spec_.cluster << "\n"
+           << "cachemesh.node.id = " << spec_.id << "\n"
+           << "cachemesh.bind.address = 127.0.0.1\n"
+           << "cachemesh.http.address = 127.0.0.1\n"
+           << "cachemesh.http.port = " << spec_.http_port << "\n"
+           << "cachemesh.client.endpoint = ipc:///tmp/cachemesh-it-"
+           << getpid() << "-" << spec_.cache_port << ".sock\n"
+           << "cachemesh.log.level = debug\n";
+    for (const std::string& line : spec_.extra_lines) config << line << "\n";
+  }
+  const std::string binary = DaemonBinary();
+  const std::string config_flag = "--config=" + config_path;
+  const std::string log_path = dir_ + "/log";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                         0666);
+    dup2(log, STDOUT_FILENO);
+    dup2(log, STDERR_FILENO);
+    if (spec_.uid != 0 && (setgid(spec_.uid) != 0 || setuid(spec_.uid) != 0)) {
+      _exit(126);
+    }
+    execl(binary.c_str(), "cachemeshd", config_flag.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0) << "fork: " << strerror(errno);
+  pid_ = pid;
+}
+
+std::optional<absl::Duration> DaemonProcess::Signal(int signal,
+                                                    absl::Duration timeout) {
+  if (!running()) return std::nullopt;
+  const absl::Time sent = absl::Now();
+  kill(pid_, signal);
+  if (signal != SIGTERM && signal != SIGKILL && signal != SIGINT) {
+    return std::nullopt;
+  }
+  std::optional<absl::Duration> took;
+  WaitUntil(
+      [&] {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+        took = absl::Now() - sent;
+        return true;
+      },
+      timeout);
+  if (!took.has_value()) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  pid_ = -1;
+  return took;
+}
+
+std::string DaemonProcess::log() const {
+  std::ifstream in(dir_ + "/log");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+DaemonProcess::Reply DaemonProcess::Get(const std::string& path) const {
+  httplib::Client client = MakeClient(spec_.http_port);
+  return ToReply(client.Get(path.c_str()));
+}
+
+DaemonProcess::Reply DaemonProcess::Post(const std::string& path,
+                                         const std::string& body) const {
+  httplib::Client client = MakeClient(spec_.http_port);
+  return ToReply(client.Post(path.c_str(), body, "application/json"));
+}
+
+DaemonProcess::Reply DaemonProcess::Delete(const std::string& path) const {
+  httplib::Client client = MakeClient(spec_.http_port);
+  return ToReply(client.Delete(path.c_str()));
+}
+
+std::optional<v1::MemberList> DaemonProcess::Members() const {
+  const Reply reply = Get("/v1/members");
+  v1::MemberList members;
+  if (reply.status != 200 ||
+      !google::protobuf::util::JsonStringToMessage(reply.body, &members)
+           .ok()) {
+    return std::nullopt;
+  }
+  return members;
+}
+
+v1::MemberState DaemonProcess::StateOf(const std::string& id) const {
+  std::optional<v1::MemberList> members = Members();
+  if (!members.has_value()) return v1::MEMBER_STATE_UNSPECIFIED;
+  for (const v1::MemberView& member : members->members()) {
+    if (member.id() == id) return member.state();
+  }
+  return v1::MEMBER_STATE_UNSPECIFIED;
+}
+
+SseReader::SseReader(int http_port, uint64_t last_event_id)
+    : thread_([this, http_port, last_event_id] {
+        Run(http_port, last_event_id);
+      }) {
+  WaitUntil([this] { return connected(); }, absl::Seconds(5));
+}
+
+SseReader::~SseReader() {
+  stop_ = true;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (client_ != nullptr) client_->stop();
+  }
+  thread_.join();
+}
+
+void SseReader::Run(int http_port, uint64_t last_event_id) {
+  httplib::Client client("127.0.0.1", http_port);
+  client.set_read_timeout(60, 0);
+  {
+    absl::MutexLock lock(&mutex_);
+    client_ = &client;
+  }
+  httplib::Headers headers;
+  if (last_event_id != 0) {
+    headers.emplace("Last-Event-ID", absl::StrCat(last_event_id));
+  }
+  std::string buffer;
+  client.Get("/v1/invalidations/stream", headers,
+             [&](const char* data, size_t length) {
+               absl::MutexLock lock(&mutex_);
+               connected_ = true;  // The server greets with a comment.
+               buffer.append(data, length);
+               ParseEvents(buffer);
+               return !stop_;
+             });
+  absl::MutexLock lock(&mutex_);
+  client_ = nullptr;
+}
+
+void SseReader::ParseEvents(std::string& buffer) {
+  size_t end;
+  while ((end = buffer.find("\n\n")) != std::string::npos) {
+    Event event;
+    std::string data_line;
+    for (absl::string_view line :
+         absl::StrSplit(buffer.substr(0, end), '\n')) {
+      if (absl::ConsumePrefix(&line, "id: ")) {
+        (void)absl::SimpleAtoi(line, &event.id);
+      } else if (absl::ConsumePrefix(&line, "event: ")) {
+        event.type = std::string(line);
+      } else if (absl::ConsumePrefix(&line, "data: ")) {
+        data_line = std::string(line);
+      }
+    }
+    buffer.erase(0, end + 2);
+    if (data_line.empty()) continue;  // A comment: greeting or heartbeat.
+    if (google::protobuf::util::JsonStringToMessage(data_line, &event.event)
+            .ok()) {
+      events_.push_back(std::move(event));
+    }
+  }
+}
+
+std::vector<SseReader::Event> SseReader::events() const {
+  absl::MutexLock lock(&mutex_);
+  return events_;
+}
+
+bool SseReader::connected() const {
+  absl::MutexLock lock(&mutex_);
+  return connected_;
+}
+
+bool SseReader::WaitForCount(size_t count, absl::Duration timeout) const {
+  return WaitUntil(
+      [&] {
+        absl::MutexLock lock(&mutex_);
+        return events_.size() >= count;
+      },
+      timeout);
+}
+
+}  // namespace cachemesh::testing
