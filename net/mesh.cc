@@ -205,15 +205,26 @@ absl::StatusOr<std::unique_ptr<Mesh>> Mesh::Create(
   }
   return std::unique_ptr<Mesh>(
       new Mesh(std::move(sockets), std::move(bound_endpoint),
-               std::move(advertised_endpoint), options.max_messages_per_drain));
+               std::move(advertised_endpoint), options));
 }
 
 Mesh::Mesh(std::unique_ptr<Sockets> sockets, std::string bound_endpoint,
-           std::string advertised_endpoint, int max_messages_per_drain)
+           std::string advertised_endpoint, const MeshOptions& options)
     : sockets_(std::move(sockets)),
       bound_endpoint_(std::move(bound_endpoint)),
       advertised_endpoint_(std::move(advertised_endpoint)),
-      max_messages_per_drain_(max_messages_per_drain) {}
+      max_messages_per_drain_(options.max_messages_per_drain),
+      source_address_(options.source_address) {}
+
+std::string Mesh::ConnectAddress(const std::string& endpoint) const {
+  absl::string_view peer = endpoint;
+  if (source_address_.empty() || !absl::ConsumePrefix(&peer, "tcp://")) {
+    return endpoint;
+  }
+  const bool ipv6 = source_address_.find(':') != std::string::npos;
+  return absl::StrCat("tcp://", ipv6 ? "[" : "", source_address_,
+                      ipv6 ? "]" : "", ":0;", peer);
+}
 
 Mesh::~Mesh() = default;
 
@@ -221,12 +232,13 @@ absl::Status Mesh::Connect(const std::string& endpoint) {
   if (endpoint == advertised_endpoint_ || connected_.contains(endpoint)) {
     return absl::OkStatus();
   }
+  const std::string address = ConnectAddress(endpoint);
   try {
-    sockets_->sub.connect(endpoint);
+    sockets_->sub.connect(address);
   } catch (const zmq::error_t& error) {
-    return internal::ZmqErrorStatus(error, "connect mesh SUB to", endpoint);
+    return internal::ZmqErrorStatus(error, "connect mesh SUB to", address);
   }
-  connected_.insert(endpoint);
+  connected_.emplace(endpoint, address);
   return absl::OkStatus();
 }
 
@@ -234,7 +246,7 @@ absl::Status Mesh::Disconnect(const std::string& endpoint) {
   auto it = connected_.find(endpoint);
   if (it == connected_.end()) return absl::OkStatus();
   try {
-    sockets_->sub.disconnect(endpoint);
+    sockets_->sub.disconnect(it->second);
   } catch (const zmq::error_t& error) {
     return internal::ZmqErrorStatus(error, "disconnect mesh SUB from",
                                     endpoint);

@@ -44,7 +44,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -82,6 +82,9 @@ struct MeshOptions {
   // Drain reads at most this many messages per call, so one busy peer cannot
   // starve the caller's timers.
   int max_messages_per_drain = 10000;
+  // When set (an IP address), connections to peers leave from it, e.g. the
+  // address the XPUB binds to on a multi-homed host. Empty: the OS chooses.
+  std::string source_address;
 };
 
 // Checks `options`; the error names the offending field.
@@ -156,7 +159,11 @@ class Mesh {
   struct Sockets;  // The zmq sockets, defined in mesh.cc.
 
   Mesh(std::unique_ptr<Sockets> sockets, std::string bound_endpoint,
-       std::string advertised_endpoint, int max_messages_per_drain);
+       std::string advertised_endpoint, const MeshOptions& options);
+
+  // What the SUB connects to for `endpoint`: with a source address, libzmq's
+  // "tcp://source:0;peer:port" form.
+  std::string ConnectAddress(const std::string& endpoint) const;
 
   // Raw zmq socket handles (XPUB, SUB) for net::Poller.
   std::array<void*, 2> PollHandles() const;
@@ -167,7 +174,9 @@ class Mesh {
   std::string bound_endpoint_;
   std::string advertised_endpoint_;
   int max_messages_per_drain_;
-  absl::flat_hash_set<std::string> connected_;
+  std::string source_address_;
+  // Connected endpoint -> the address the SUB connected to.
+  absl::flat_hash_map<std::string, std::string> connected_;
   MeshStats stats_;
 };
 

@@ -24,6 +24,9 @@
 
 ABSL_FLAG(std::string, config, "/opt/dhis2/dhis.conf",
           "The DHIS 2 configuration file (dhis.conf) to read.");
+ABSL_FLAG(std::string, testonly_deaf_to, "",
+          "For tests only: drop every envelope from this member id, as if the "
+          "link from it were cut.");
 ABSL_FLAG(bool, check_config, false,
           "Print the resolved configuration (this node, its peers, every "
           "setting and where it came from) and exit: 0 when it is valid, 1 "
@@ -75,6 +78,11 @@ int RunDaemon(const Config& config) {
   if (!daemon.ok()) {
     logger.Error(absl::StrCat("cannot start: ", daemon.status().message()));
     return kExitFailed;
+  }
+  if (const std::string deaf_to = absl::GetFlag(FLAGS_testonly_deaf_to);
+      !deaf_to.empty()) {
+    logger.Warning(absl::StrCat("test-only: dropping envelopes from ", deaf_to));
+    (*daemon)->DropEnvelopesFromForTesting(deaf_to);
   }
   ForwardSignals(signals, **daemon);
   if (absl::Status run = (*daemon)->Run(); !run.ok()) {

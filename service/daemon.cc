@@ -137,6 +137,10 @@ absl::Status Daemon::Init() {
   mesh_options.zmtp_heartbeat_interval = config_.zmq_heartbeat_interval;
   mesh_options.zmtp_heartbeat_timeout = config_.zmq_heartbeat_timeout;
   mesh_options.zmtp_heartbeat_ttl = config_.zmq_heartbeat_ttl;
+  if (config_.bind_address != "*" && config_.bind_address != "0.0.0.0" &&
+      config_.bind_address != "::") {
+    mesh_options.source_address = config_.bind_address;
+  }
   absl::StatusOr<std::unique_ptr<net::Mesh>> mesh = net::Mesh::Create(
       *context_, MeshBindEndpoint(config_), config_.self.endpoint(),
       mesh_options);
@@ -254,6 +258,10 @@ void Daemon::HandleMesh(absl::Time now) {
         logger_.Warning(absl::StrFormat(
             "dropped %d malformed envelopes so far", malformed_envelopes_));
       }
+      continue;
+    }
+    if (!testonly_deaf_to_.empty() &&
+        envelope.sender().id() == testonly_deaf_to_) {
       continue;
     }
     node_->OnEnvelope(envelope, now);

@@ -58,6 +58,12 @@ class Daemon {
   // file's peer list (SIGHUP).
   void RequestReload();
 
+  // Test-only switch, for tests that cannot cut the network: envelopes from
+  // member `id` are dropped as if the link from it were cut.
+  void DropEnvelopesFromForTesting(std::string id) {
+    testonly_deaf_to_ = std::move(id);
+  }
+
   // The bound HTTP port (useful when the config asked for port 0).
   int http_port() const { return http_server_->port(); }
   const std::string& mesh_endpoint() const { return mesh_->bound_endpoint(); }
@@ -97,6 +103,7 @@ class Daemon {
   bool membership_changed_ = true;
   uint64_t malformed_envelopes_ = 0;
   uint64_t nacks_reported_ = 0;
+  std::string testonly_deaf_to_;
 };
 
 }  // namespace cachemesh

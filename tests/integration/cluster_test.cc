@@ -16,85 +16,32 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/test_cluster.h"
 
 namespace cachemesh::testing {
 namespace {
 
 using ::testing::HasSubstr;
 
-constexpr absl::Duration kFormTimeout = absl::Seconds(10);
-
-std::string InvalidationJson(const std::string& key) {
-  return absl::StrCat(
-      R"({"invalidations":[{"op":"UPDATE",)",
-      R"("region":"org.hisp.dhis.dataelement.DataElement","key":")", key,
-      R"("}]})");
-}
-
 class ClusterTest : public ::testing::Test {
  protected:
-  // Starts `size` daemons, each configured with the first as its only peer.
   void StartCluster(int size, std::vector<std::string> extra_lines = {}) {
-    std::vector<int> cache_ports;
-    for (int i = 0; i < size; ++i) cache_ports.push_back(PickFreePort());
-    for (int i = 0; i < size; ++i) {
-      DaemonSpec spec;
-      spec.id = absl::StrCat("n", i);
-      spec.cache_port = cache_ports[i];
-      spec.http_port = PickFreePort();
-      spec.cluster = absl::StrCat("it-", getpid());
-      if (i != 0) spec.members = {absl::StrCat("127.0.0.1:", cache_ports[0])};
-      spec.extra_lines = extra_lines;
-      nodes_.push_back(std::make_unique<DaemonProcess>(spec));
-      nodes_.back()->Start();
-    }
-    ASSERT_TRUE(WaitUntil([&] { return AllSee(v1::ALIVE); }, kFormTimeout))
-        << Logs();
+    std::string why;
+    ASSERT_TRUE(cluster_.Start(
+        size,
+        [&](int, DaemonSpec& spec) { spec.extra_lines = extra_lines; }, &why))
+        << why;
   }
 
-  // Every running node sees every node as `state` (itself ALIVE).
-  bool AllSee(v1::MemberState state) {
-    for (auto& observer : nodes_) {
-      if (!observer->running()) continue;
-      for (auto& member : nodes_) {
-        const v1::MemberState expected =
-            member == observer ? v1::ALIVE : state;
-        if (observer->StateOf(member->spec().id) != expected) return false;
-      }
-    }
-    return true;
-  }
-
-  bool OthersSee(int member, v1::MemberState state) {
-    for (size_t i = 0; i < nodes_.size(); ++i) {
-      if (static_cast<int>(i) == member || !nodes_[i]->running()) continue;
-      if (nodes_[i]->StateOf(nodes_[member]->spec().id) != state) return false;
-    }
-    return true;
-  }
-
-  bool AnyoneSaw(int member, v1::MemberState state) {
-    for (size_t i = 0; i < nodes_.size(); ++i) {
-      if (static_cast<int>(i) == member || !nodes_[i]->running()) continue;
-      if (nodes_[i]->StateOf(nodes_[member]->spec().id) == state) return true;
-    }
-    return false;
-  }
-
-  std::string Logs() const {
-    std::string logs;
-    for (const auto& node : nodes_) {
-      absl::StrAppend(&logs, "---- ", node->spec().id, "\n", node->log());
-    }
-    return logs;
-  }
+  DaemonProcess& node(int i) { return cluster_.node(i); }
+  std::string Logs() const { return cluster_.Logs(); }
 
   // Publishes `key` on `from` and checks that every reader gets it.
   void ExpectPropagates(int from, const std::string& key,
                         const std::vector<SseReader*>& readers) {
     std::vector<size_t> before;
     for (SseReader* reader : readers) before.push_back(reader->events().size());
-    ASSERT_EQ(nodes_[from]->Post("/v1/invalidations", InvalidationJson(key))
+    ASSERT_EQ(node(from).Post("/v1/invalidations", InvalidationJson(key))
                   .status,
               202);
     for (size_t r = 0; r < readers.size(); ++r) {
@@ -103,38 +50,38 @@ class ClusterTest : public ::testing::Test {
       const SseReader::Event event = readers[r]->events()[before[r]];
       EXPECT_EQ(event.type, "invalidation");
       EXPECT_EQ(event.event.invalidation().key(), key);
-      EXPECT_EQ(event.event.origin_id(), nodes_[from]->spec().id);
+      EXPECT_EQ(event.event.origin_id(), node(from).spec().id);
     }
   }
 
-  std::vector<std::unique_ptr<DaemonProcess>> nodes_;
+  TestCluster cluster_;
 };
 
 TEST_F(ClusterTest, InvalidationReachesEveryOtherNodeAndNotItsOrigin) {
   StartCluster(3);
-  SseReader origin(nodes_[0]->spec().http_port);
-  SseReader reader1(nodes_[1]->spec().http_port);
-  SseReader reader2(nodes_[2]->spec().http_port);
+  SseReader origin(node(0).spec().http_port);
+  SseReader reader1(node(1).spec().http_port);
+  SseReader reader2(node(2).spec().http_port);
   ExpectPropagates(0, "fbfJHSPpUQD", {&reader1, &reader2});
   ExpectPropagates(2, "second", {&origin, &reader1});
   EXPECT_EQ(origin.events().size(), 1u);  // Its own was not echoed.
-  for (auto& node : nodes_) EXPECT_EQ(node->HealthStatus(), 200);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(node(i).HealthStatus(), 200);
 }
 
 TEST_F(ClusterTest, KilledNodeIsDeadEverywhereWithinTwoSeconds) {
   StartCluster(3);
   const absl::Time killed = absl::Now();
-  ASSERT_TRUE(nodes_[2]->Signal(SIGKILL).has_value());
-  ASSERT_TRUE(WaitUntil([&] { return OthersSee(2, v1::DEAD); },
+  ASSERT_TRUE(node(2).Signal(SIGKILL).has_value());
+  ASSERT_TRUE(WaitUntil([&] { return cluster_.OthersSee(2, v1::DEAD); },
                         absl::Seconds(2)))
       << Logs();
   EXPECT_LT(absl::Now() - killed, absl::Seconds(2));
-  EXPECT_EQ(nodes_[0]->HealthStatus(), 200);  // The survivors stay ready.
+  EXPECT_EQ(node(0).HealthStatus(), 200);  // The survivors stay ready.
 }
 
 TEST_F(ClusterTest, PausedNodeIsNeverDead) {
   StartCluster(3);
-  nodes_[1]->Signal(SIGSTOP);
+  node(1).Signal(SIGSTOP);
   // Watch the others while the node is stopped for 300 ms, then for 2 s more.
   const absl::Time resume_at = absl::Now() + absl::Milliseconds(300);
   bool resumed = false;
@@ -142,38 +89,38 @@ TEST_F(ClusterTest, PausedNodeIsNeverDead) {
   WaitUntil(
       [&] {
         if (!resumed && absl::Now() >= resume_at) {
-          nodes_[1]->Signal(SIGCONT);
+          node(1).Signal(SIGCONT);
           resumed = true;
         }
-        saw_dead |= AnyoneSaw(1, v1::DEAD);
+        saw_dead |= cluster_.AnyoneSees(1, v1::DEAD);
         return saw_dead;
       },
       absl::Milliseconds(2300));
   EXPECT_TRUE(resumed);
   EXPECT_FALSE(saw_dead) << Logs();
-  EXPECT_TRUE(OthersSee(1, v1::ALIVE));
+  EXPECT_TRUE(cluster_.OthersSee(1, v1::ALIVE));
 }
 
 TEST_F(ClusterTest, GracefulStopIsLeftAtOnce) {
   StartCluster(3);
-  const std::optional<absl::Duration> took = nodes_[1]->Signal(SIGTERM);
+  const std::optional<absl::Duration> took = node(1).Signal(SIGTERM);
   ASSERT_TRUE(took.has_value());
   EXPECT_LT(*took, absl::Seconds(1));
-  EXPECT_TRUE(WaitUntil([&] { return OthersSee(1, v1::LEFT); },
+  EXPECT_TRUE(WaitUntil([&] { return cluster_.OthersSee(1, v1::LEFT); },
                         absl::Milliseconds(200)))
       << Logs();
 }
 
 TEST_F(ClusterTest, RestartOnTheSameEndpointIsAliveAgain) {
   StartCluster(3);
-  ASSERT_TRUE(nodes_[2]->Signal(SIGKILL).has_value());
+  ASSERT_TRUE(node(2).Signal(SIGKILL).has_value());
   ASSERT_TRUE(
-      WaitUntil([&] { return OthersSee(2, v1::DEAD); }, absl::Seconds(3)));
-  nodes_[2]->Start();
-  ASSERT_TRUE(WaitUntil([&] { return AllSee(v1::ALIVE); }, absl::Seconds(3)))
+      WaitUntil([&] { return cluster_.OthersSee(2, v1::DEAD); }, absl::Seconds(3)));
+  node(2).Start();
+  ASSERT_TRUE(WaitUntil([&] { return cluster_.AllSee(v1::ALIVE); }, absl::Seconds(3)))
       << Logs();
-  SseReader reader(nodes_[2]->spec().http_port);
-  ASSERT_TRUE(WaitUntil([&] { return nodes_[2]->HealthStatus() == 200; },
+  SseReader reader(node(2).spec().http_port);
+  ASSERT_TRUE(WaitUntil([&] { return node(2).HealthStatus() == 200; },
                         absl::Seconds(6)));
   ExpectPropagates(0, "after-restart", {&reader});
 }
@@ -182,17 +129,17 @@ TEST_F(ClusterTest, StreamResumesFromLastEventIdWithoutLoss) {
   StartCluster(2);
   uint64_t last_seen = 0;
   {
-    SseReader reader(nodes_[1]->spec().http_port);
+    SseReader reader(node(1).spec().http_port);
     ExpectPropagates(0, "one", {&reader});
     last_seen = reader.events().back().id;
   }
   // Disconnected: these arrive while nobody reads.
   for (const char* key : {"two", "three"}) {
-    ASSERT_EQ(nodes_[0]->Post("/v1/invalidations", InvalidationJson(key))
+    ASSERT_EQ(node(0).Post("/v1/invalidations", InvalidationJson(key))
                   .status,
               202);
   }
-  SseReader resumed(nodes_[1]->spec().http_port, last_seen);
+  SseReader resumed(node(1).spec().http_port, last_seen);
   ASSERT_TRUE(resumed.WaitForCount(2, absl::Seconds(5))) << Logs();
   const std::vector<SseReader::Event> events = resumed.events();
   EXPECT_EQ(events[0].event.invalidation().key(), "two");
@@ -203,7 +150,7 @@ TEST_F(ClusterTest, StreamResumesFromLastEventIdWithoutLoss) {
 TEST_F(ClusterTest, ResumeFromAnUnknownPointStartsWithFlush) {
   StartCluster(2);
   // An id from before this daemon started: its events are gone.
-  SseReader reader(nodes_[1]->spec().http_port, /*last_event_id=*/1);
+  SseReader reader(node(1).spec().http_port, /*last_event_id=*/1);
   ASSERT_TRUE(reader.WaitForCount(1, absl::Seconds(5))) << Logs();
   EXPECT_EQ(reader.events()[0].type, "flush");
   EXPECT_EQ(reader.events()[0].event.kind(), v1::AppEvent::FLUSH);
@@ -211,14 +158,14 @@ TEST_F(ClusterTest, ResumeFromAnUnknownPointStartsWithFlush) {
 
 TEST_F(ClusterTest, DrainTakesTheNodeOutAndBack) {
   StartCluster(2);
-  const DaemonProcess::Reply drained = nodes_[0]->Post("/v1/drain", "");
+  const DaemonProcess::Reply drained = node(0).Post("/v1/drain", "");
   EXPECT_EQ(drained.status, 200);
-  const DaemonProcess::Reply health = nodes_[0]->Get("/health");
+  const DaemonProcess::Reply health = node(0).Get("/health");
   EXPECT_EQ(health.status, 503);
   EXPECT_THAT(health.body, HasSubstr(R"("status":"DRAINING")"));
-  EXPECT_EQ(nodes_[1]->HealthStatus(), 200);
-  EXPECT_EQ(nodes_[0]->Delete("/v1/drain").status, 200);
-  EXPECT_EQ(nodes_[0]->HealthStatus(), 200);
+  EXPECT_EQ(node(1).HealthStatus(), 200);
+  EXPECT_EQ(node(0).Delete("/v1/drain").status, 200);
+  EXPECT_EQ(node(0).HealthStatus(), 200);
 }
 
 TEST_F(ClusterTest, AppThatIsNotReadyMakesHealthDown) {
@@ -237,33 +184,33 @@ TEST_F(ClusterTest, AppThatIsNotReadyMakesHealthDown) {
                    "cachemesh.app.health.interval.ms = 50"});
   EXPECT_TRUE(WaitUntil(
       [&] {
-        const DaemonProcess::Reply health = nodes_[0]->Get("/health");
+        const DaemonProcess::Reply health = node(0).Get("/health");
         return health.status == 503 &&
                health.body.find("HTTP 503") != std::string::npos;
       },
       absl::Seconds(3)))
-      << nodes_[0]->Get("/health").body;
+      << node(0).Get("/health").body;
   ready = true;
-  EXPECT_TRUE(WaitUntil([&] { return nodes_[0]->HealthStatus() == 200; },
+  EXPECT_TRUE(WaitUntil([&] { return node(0).HealthStatus() == 200; },
                         absl::Seconds(3)))
-      << nodes_[0]->Get("/health").body;
+      << node(0).Get("/health").body;
   app.stop();
   app_thread.join();
 }
 
 TEST_F(ClusterTest, MetricsCountWhatHappened) {
   StartCluster(2);
-  SseReader reader(nodes_[1]->spec().http_port);
+  SseReader reader(node(1).spec().http_port);
   ExpectPropagates(0, "counted", {&reader});
   ASSERT_TRUE(WaitUntil(
       [&] {
-        return nodes_[1]->Get("/metrics").body.find(
+        return node(1).Get("/metrics").body.find(
                    "cachemesh_invalidations_received_total 1") !=
                std::string::npos;
       },
       absl::Seconds(2)))
-      << nodes_[1]->Get("/metrics").body;
-  const std::string metrics = nodes_[0]->Get("/metrics").body;
+      << node(1).Get("/metrics").body;
+  const std::string metrics = node(0).Get("/metrics").body;
   EXPECT_THAT(metrics, HasSubstr("cachemesh_invalidations_sent_total 1"));
   EXPECT_THAT(metrics, HasSubstr(R"(cachemesh_members{state="alive"} 2)"));
 }

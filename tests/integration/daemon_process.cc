@@ -41,7 +41,6 @@ std::string MakeTempDir(const std::string& name) {
   if (mkdtemp(pattern.data()) == nullptr) {
     ADD_FAILURE() << "mkdtemp " << pattern << ": " << strerror(errno);
   }
-  chmod(pattern.c_str(), 0777);  // A daemon may run as another user.
   return pattern;
 }
 
@@ -92,7 +91,7 @@ DaemonProcess::~DaemonProcess() {
 }
 
 std::string DaemonProcess::address() const {
-  return absl::StrCat("127.0.0.1:", spec_.cache_port);
+  return absl::StrCat(spec_.host, ":", spec_.cache_port);
 }
 
 void DaemonProcess::Start() {
@@ -100,7 +99,7 @@ void DaemonProcess::Start() {
   {
     std::ofstream config(config_path);
     config << "# Written by the integration test.\n"
-           << "cluster.hostname = 127.0.0.1\n"
+           << "cluster.hostname = " << spec_.host << "\n"
            << "cluster.cache.port = " << spec_.cache_port << "\n";
     if (!spec_.members.empty()) {
       config << "cluster.members = " << absl::StrJoin(spec_.members, ",")
@@ -108,7 +107,7 @@ void DaemonProcess::Start() {
     }
     config << "cachemesh.cluster.name = " << spec_.cluster << "\n"
            << "cachemesh.node.id = " << spec_.id << "\n"
-           << "cachemesh.bind.address = 127.0.0.1\n"
+           << "cachemesh.bind.address = " << spec_.host << "\n"
            << "cachemesh.http.address = 127.0.0.1\n"
            << "cachemesh.http.port = " << spec_.http_port << "\n"
            << "cachemesh.client.endpoint = ipc:///tmp/cachemesh-it-"
@@ -117,7 +116,11 @@ void DaemonProcess::Start() {
     for (const std::string& line : spec_.extra_lines) config << line << "\n";
   }
   const std::string binary = DaemonBinary();
-  const std::string config_flag = "--config=" + config_path;
+  std::vector<std::string> arguments = {"cachemeshd", "--config=" + config_path};
+  arguments.insert(arguments.end(), spec_.flags.begin(), spec_.flags.end());
+  std::vector<char*> argv;
+  for (std::string& argument : arguments) argv.push_back(argument.data());
+  argv.push_back(nullptr);
   const std::string log_path = dir_ + "/log";
   const pid_t pid = fork();
   if (pid == 0) {
@@ -125,11 +128,8 @@ void DaemonProcess::Start() {
                          0666);
     dup2(log, STDOUT_FILENO);
     dup2(log, STDERR_FILENO);
-    if (spec_.uid != 0 && (setgid(spec_.uid) != 0 || setuid(spec_.uid) != 0)) {
-      _exit(126);
-    }
-    execl(binary.c_str(), "cachemeshd", config_flag.c_str(),
-          static_cast<char*>(nullptr));
+    execv(binary.c_str(), argv.data());
+    std::fprintf(stderr, "exec %s: %s\n", binary.c_str(), strerror(errno));
     _exit(127);
   }
   ASSERT_GT(pid, 0) << "fork: " << strerror(errno);

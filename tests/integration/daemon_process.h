@@ -37,8 +37,11 @@ struct DaemonSpec {
   // Extra dhis.conf lines, e.g. "cachemesh.app.health.url = ...".
   std::vector<std::string> extra_lines;
   std::string cluster = "integration";
-  // Run the process as this uid/gid (0: as the test).
-  uid_t uid = 0;
+  // The node's address: cluster.hostname and cachemesh.bind.address. Any
+  // 127.x.y.z works on loopback; distinct ones let iptables tell nodes apart.
+  std::string host = "127.0.0.1";
+  // Extra command-line flags, e.g. "--testonly_deaf_to=n1".
+  std::vector<std::string> flags;
 };
 
 class DaemonProcess {
@@ -56,7 +59,7 @@ class DaemonProcess {
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   const DaemonSpec& spec() const { return spec_; }
-  std::string address() const;  // "127.0.0.1:<cache port>"
+  std::string address() const;  // "<host>:<cache port>"
   std::string log() const;
 
   // HTTP against this daemon. Status -1 when it does not answer.

@@ -246,6 +246,31 @@ TEST_F(MeshTest, ReconnectAfterDisconnectDeliversAgain) {
               ElementsAreArray({"again"}));
 }
 
+TEST_F(MeshTest, ConnectsFromTheSourceAddressAndDisconnectsAgain) {
+  MeshOptions from_second_loopback;
+  from_second_loopback.source_address = "127.0.0.2";
+  std::unique_ptr<Mesh> a = MakeMesh(*context_, from_second_loopback);
+  std::unique_ptr<Mesh> b = MakeMesh(*context_);
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->Connect(b->advertised_endpoint()).ok());
+  ASSERT_TRUE(Contains(
+      DrainUntilAnnounced(*b, a->advertised_endpoint()).announced_endpoints,
+      a->advertised_endpoint()));
+  ASSERT_TRUE(b->Broadcast("from b").ok());
+  EXPECT_THAT(DrainUntilReceived(*a, "from b").payloads,
+              ElementsAreArray({"from b"}));
+
+  ASSERT_TRUE(a->Disconnect(b->advertised_endpoint()).ok());
+  EXPECT_TRUE(Contains(DrainUntil(*b,
+                                  [&](const MeshInput& input) {
+                                    return Contains(input.departed_endpoints,
+                                                    a->advertised_endpoint());
+                                  },
+                                  kPatience, {a.get()})
+                           .departed_endpoints,
+                       a->advertised_endpoint()));
+}
+
 TEST_F(MeshTest, MultiFrameMessagesAreDiscarded) {
   // A foreign publisher; cachemesh peers only send single frames.
   zmq::context_t zmq_context;
