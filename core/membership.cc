@@ -50,8 +50,7 @@ const Member* MemberTable::Find(const std::string& id) const {
 Member& MemberTable::Add(const std::string& id, const std::string& endpoint,
                          uint64_t instance_id, absl::Time now) {
   Member& member =
-      members_
-          .try_emplace(id, detector_options_, heartbeat_interval_, now)
+      members_.try_emplace(id, detector_options_, heartbeat_interval_, now)
           .first->second;
   member.id = id;
   member.endpoint = endpoint;
@@ -75,33 +74,32 @@ void MemberTable::SetState(Member& member, v1::MemberState to,
                       member.instance_id, std::move(reason)});
 }
 
-void MemberTable::OnDirect(const v1::NodeIdentity& sender, bool heartbeat,
-                           absl::Time now) {
-  if (sender.id() == self_id_) return;
+const Member* MemberTable::OnDirect(const v1::NodeIdentity& sender,
+                                    bool heartbeat, absl::Time now) {
+  if (sender.id() == self_id_) return nullptr;
   auto it = members_.find(sender.id());
   if (it == members_.end()) {
-    Member& member = Add(sender.id(), sender.endpoint(),
-                         sender.instance_id(), now);
+    Member& member =
+        Add(sender.id(), sender.endpoint(), sender.instance_id(), now);
     member.incarnation = sender.incarnation();
     member.last_heard = now;
     member.retransmits_left = RetransmitLimit();
-    changes_.push_back({member.id, member.endpoint,
-                        v1::MEMBER_STATE_UNSPECIFIED, v1::ALIVE,
-                        member.incarnation, member.instance_id,
-                        "heard directly"});
-    return;
+    changes_.push_back(
+        {member.id, member.endpoint, v1::MEMBER_STATE_UNSPECIFIED, v1::ALIVE,
+         member.incarnation, member.instance_id, "heard directly"});
+    return &member;
   }
   Member& member = it->second;
-  if (sender.instance_id() < member.instance_id) return;  // A stale process.
+  if (sender.instance_id() < member.instance_id) return nullptr;  // Stale.
   if (sender.instance_id() > member.instance_id) {
     member.instance_id = sender.instance_id();
     member.endpoint = sender.endpoint();
-    member.detector = PhiAccrualDetector(detector_options_,
-                                         heartbeat_interval_, now);
+    member.detector =
+        PhiAccrualDetector(detector_options_, heartbeat_interval_, now);
     member.last_heard = now;
     SetState(member, v1::ALIVE, sender.incarnation(), now,
              "restarted (new instance)");
-    return;
+    return &member;
   }
   member.last_heard = now;
   if (heartbeat) member.detector.Heartbeat(now);
@@ -112,6 +110,7 @@ void MemberTable::OnDirect(const v1::NodeIdentity& sender, bool heartbeat,
     // It is alive but does not know we think otherwise: tell it again.
     Rebroadcast(member.id);
   }
+  return &member;
 }
 
 void MemberTable::OnDigest(const std::string& sender,
@@ -120,8 +119,8 @@ void MemberTable::OnDigest(const std::string& sender,
   auto it = members_.find(digest.id());
   if (it == members_.end()) {
     if (IsGone(digest.state())) return;  // Never resurrect from hearsay.
-    Member& member = Add(digest.id(), digest.endpoint(),
-                         digest.instance_id(), now);
+    Member& member =
+        Add(digest.id(), digest.endpoint(), digest.instance_id(), now);
     member.incarnation = digest.incarnation();
     member.retransmits_left = RetransmitLimit();
     changes_.push_back({member.id, member.endpoint,
@@ -136,8 +135,8 @@ void MemberTable::OnDigest(const std::string& sender,
   if (digest.instance_id() > member.instance_id) {
     member.instance_id = digest.instance_id();
     member.endpoint = digest.endpoint();
-    member.detector = PhiAccrualDetector(detector_options_,
-                                         heartbeat_interval_, now);
+    member.detector =
+        PhiAccrualDetector(detector_options_, heartbeat_interval_, now);
     SetState(member, IsGone(digest.state()) ? digest.state() : v1::ALIVE,
              digest.incarnation(), now,
              absl::StrCat("new instance, learned from ", sender));
@@ -181,12 +180,10 @@ void MemberTable::OnLeave(const v1::NodeIdentity& sender, absl::Time now) {
   auto it = members_.find(sender.id());
   if (it == members_.end()) return;
   Member& member = it->second;
-  if (sender.instance_id() != member.instance_id ||
-      member.state == v1::LEFT) {
+  if (sender.instance_id() != member.instance_id || member.state == v1::LEFT) {
     return;
   }
-  SetState(member, v1::LEFT, std::max(member.incarnation,
-                                      sender.incarnation()),
+  SetState(member, v1::LEFT, std::max(member.incarnation, sender.incarnation()),
            now, "said goodbye");
 }
 
@@ -195,28 +192,32 @@ absl::Duration MemberTable::SuspicionTimeout(const Member& member) const {
   // Other members that could confirm: everyone but us and the suspect.
   const int possible = std::min(suspicion_.confirmations, alive - 1);
   if (possible <= 0) return suspicion_.min;
-  const int confirmed =
-      std::min<int>(member.confirmers.size(), possible);
-  const double fraction =
-      std::log(confirmed + 1.0) / std::log(possible + 1.0);
-  return std::max(suspicion_.min,
-                  suspicion_.max - (suspicion_.max - suspicion_.min) *
-                                       fraction);
+  const int confirmed = std::min<int>(member.confirmers.size(), possible);
+  const double fraction = std::log(confirmed + 1.0) / std::log(possible + 1.0);
+  return std::max(
+      suspicion_.min,
+      suspicion_.max - (suspicion_.max - suspicion_.min) * fraction);
 }
 
 void MemberTable::Check(absl::Time now, double time_scale) {
+  // Phi stays far below any threshold within the acceptable pause.
+  const absl::Time quiet_since =
+      now - detector_options_.acceptable_pause * time_scale;
   for (auto& [id, member] : members_) {
     if (member.state == v1::ALIVE) {
-      const double phi = member.detector.Phi(now, time_scale);
-      if (phi >= detector_options_.phi_threshold) {
+      if (member.detector.last_arrival() > quiet_since) continue;
+      if (member.detector.Phi(now, time_scale) >=
+          detector_options_.phi_threshold) {
         Suspect(member, self_id_, now);
       }
     } else if (member.state == v1::SUSPECT) {
       const absl::Duration timeout = SuspicionTimeout(member) * time_scale;
-      if (now - member.suspect_since >= timeout) {
+      const absl::Duration suspected_for = now - member.suspect_since;
+      if (suspected_for >= timeout) {
         SetState(member, v1::DEAD, member.incarnation, now,
-                 absl::StrFormat("suspicion not refuted in %d ms "
-                                 "(%d confirmations)",
+                 absl::StrFormat("suspicion not refuted in %d ms (timeout "
+                                 "%d ms with %d confirmations)",
+                                 absl::ToInt64Milliseconds(suspected_for),
                                  absl::ToInt64Milliseconds(timeout),
                                  member.confirmers.size()));
       }
@@ -276,8 +277,7 @@ void MemberTable::AppendAll(v1::Heartbeat* heartbeat) const {
 
 absl::Duration MemberTable::UntrustedAfter(const Member& member,
                                            double time_scale) const {
-  return member.detector.SuspectAfter(time_scale) +
-         suspicion_.max * time_scale;
+  return member.detector.SuspectAfter(time_scale) + suspicion_.max * time_scale;
 }
 
 int MemberTable::RetransmitLimit() const {

@@ -13,10 +13,10 @@
 #define CACHEMESH_CORE_MEMBERSHIP_H_
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "core/failure_detector.h"
@@ -72,11 +72,14 @@ class MemberTable {
 
   const Member* Find(const std::string& id) const;
   // Members ordered by id, for deterministic iteration.
-  const std::map<std::string, Member>& members() const { return members_; }
+  using Table = absl::btree_map<std::string, Member>;
+  const Table& members() const { return members_; }
 
   // Any message heard directly from `sender` (heartbeat: feeds the detector).
-  void OnDirect(const v1::NodeIdentity& sender, bool heartbeat,
-                absl::Time now);
+  // Returns the sender's entry, or null if the message is from an instance
+  // older than the one we know (a stale process) or from ourselves.
+  const Member* OnDirect(const v1::NodeIdentity& sender, bool heartbeat,
+                         absl::Time now);
   // `sender` gossiped `digest` about another member.
   void OnDigest(const std::string& sender, const v1::MemberDigest& digest,
                 absl::Time now);
@@ -119,7 +122,9 @@ class MemberTable {
   absl::Duration heartbeat_interval_;
   FailureDetectorOptions detector_options_;
   SuspicionOptions suspicion_;
-  std::map<std::string, Member> members_;
+  // A B-tree: ordered like std::map, with far fewer cache misses. Inserting
+  // or erasing moves entries, so no Member reference outlives either.
+  Table members_;
   std::vector<MembershipChange> changes_;
 };
 

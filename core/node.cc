@@ -74,10 +74,12 @@ void Node::OnEnvelope(const v1::Envelope& envelope, absl::Time now) {
   if (left_ || envelope.cluster() != options_.cluster) return;
   const v1::NodeIdentity& sender = envelope.sender();
   if (sender.id() == options_.id || sender.id().empty()) return;
-  members_.OnDirect(sender, envelope.has_heartbeat(), now);
+  const Member* member =
+      members_.OnDirect(sender, envelope.has_heartbeat(), now);
+  if (member == nullptr) return;  // From a process that has been replaced.
   switch (envelope.body_case()) {
     case v1::Envelope::kHeartbeat:
-      HandleHeartbeat(envelope, now);
+      HandleHeartbeat(envelope, *member, now);
       break;
     case v1::Envelope::kBatch:
       HandleBatch(envelope, now);
@@ -161,10 +163,13 @@ void Node::OnTick(absl::Time now) {
   }
   if (now >= next_check_) {
     members_.Check(now, 1.0 + stats_.local_health);
-    members_.Reap(now, options_.reap_after);
+    if (now >= next_reap_) {
+      members_.Reap(now, options_.reap_after);
+      ReapStreams(now);
+      next_reap_ = now + options_.full_digest_interval;
+    }
     ApplyMembershipEffects(now);
     RunRecovery(now);
-    ReapStreams(now);
     next_check_ = now + options_.heartbeat_interval / 2;
   }
   expected_tick_ = NextDeadline();
@@ -210,37 +215,41 @@ void Node::SendHeartbeat(absl::Time now) {
   } else {
     members_.AppendUpdates(heartbeat);
   }
+  // Progress matters to others only when an origin cannot serve its own
+  // stream: then it rides on every full digest, and on the next heartbeat
+  // after the origin stopped being ALIVE (see ApplyMembershipEffects).
   for (const auto& [key, stream] : streams_) {
-    if (!full && !progress_dirty_.contains(key)) continue;
+    const bool wanted = progress_urgent_.contains(key) ||
+                        (full && !OriginServes(*stream));
+    if (!wanted) continue;
     v1::StreamProgress* progress = heartbeat->add_progress();
     progress->set_origin_id(stream->origin_id());
     progress->set_origin_instance(stream->origin_instance());
     progress->set_contiguous_seq(stream->contiguous());
   }
-  progress_dirty_.clear();
+  progress_urgent_.clear();
   Broadcast(std::move(envelope));
 }
 
-void Node::HandleHeartbeat(const v1::Envelope& envelope, absl::Time now) {
+void Node::HandleHeartbeat(const v1::Envelope& envelope,
+                           const Member& sender_member, absl::Time now) {
   const v1::Heartbeat& heartbeat = envelope.heartbeat();
   const v1::NodeIdentity& sender = envelope.sender();
   if (heartbeat.full_digest()) received_full_digest_ = true;
+  // Before the digests: they may add members, which moves `sender_member`.
+  StreamFor(sender.id(), sender_member.instance_id, heartbeat.published_seq(),
+            now)
+      .OnKnownSeq(heartbeat.published_seq(), now);
   for (const v1::MemberDigest& digest : heartbeat.members()) {
     ApplyDigest(sender.id(), digest, now);
-  }
-  const Member* origin = members_.Find(sender.id());
-  if (origin != nullptr && origin->instance_id == sender.instance_id()) {
-    StreamFor(sender.id(), sender.instance_id(), heartbeat.published_seq(),
-              now)
-        .OnKnownSeq(heartbeat.published_seq(), now);
   }
   for (const v1::StreamProgress& progress : heartbeat.progress()) {
     if (progress.origin_id() == options_.id) continue;
     const Member* member = members_.Find(progress.origin_id());
     if (member != nullptr &&
         progress.origin_instance() < member->instance_id &&
-        !streams_.contains(StreamKey(progress.origin_id(),
-                                     progress.origin_instance()))) {
+        streams_.count({progress.origin_id(), progress.origin_instance()}) ==
+            0) {
       continue;  // News of a stream that ended before we knew its origin.
     }
     StreamFor(progress.origin_id(), progress.origin_instance(),
@@ -288,6 +297,7 @@ void Node::ApplyMembershipEffects(absl::Time now) {
     } else if (change.to == v1::ALIVE && IsGone(change.from)) {
       outputs_.connect.push_back(change.endpoint);
     }
+    if (change.to != v1::ALIVE) MarkProgressUrgent(change.id);
     outputs_.membership_changes.push_back(std::move(change));
   }
 }
@@ -295,6 +305,18 @@ void Node::ApplyMembershipEffects(absl::Time now) {
 // ---------------------------------------------------------------------------
 // Invalidation streams.
 // ---------------------------------------------------------------------------
+
+bool Node::OriginServes(const IncomingStream& stream) const {
+  const Member* origin = members_.Find(stream.origin_id());
+  return origin != nullptr && origin->state == v1::ALIVE &&
+         origin->instance_id == stream.origin_instance();
+}
+
+void Node::MarkProgressUrgent(const std::string& origin_id) {
+  for (const auto& [key, stream] : streams_) {
+    if (stream->origin_id() == origin_id) progress_urgent_.insert(key);
+  }
+}
 
 void Node::FlushBatch(absl::Time now) {
   for (v1::InvalidationBatch& batch : outgoing_.TakeBatches(now)) {
@@ -307,7 +329,7 @@ void Node::FlushBatch(absl::Time now) {
 IncomingStream& Node::StreamFor(const std::string& origin_id,
                                 uint64_t origin_instance,
                                 uint64_t current_seq, absl::Time now) {
-  const std::string key = StreamKey(origin_id, origin_instance);
+  StreamId key(origin_id, origin_instance);
   auto it = streams_.find(key);
   if (it != streams_.end()) return *it->second;
   // Within the join window our app's cache is empty: start at the origin's
@@ -322,8 +344,7 @@ IncomingStream& Node::StreamFor(const std::string& origin_id,
   auto stream = std::make_unique<IncomingStream>(
       origin_id, origin_instance, joining ? current_seq : 0,
       options_.streams, now);
-  progress_dirty_.insert(key);
-  return *streams_.emplace(key, std::move(stream)).first->second;
+  return *streams_.emplace(std::move(key), std::move(stream)).first->second;
 }
 
 void Node::HandleBatch(const v1::Envelope& envelope, absl::Time now) {
@@ -338,12 +359,8 @@ void Node::HandleBatch(const v1::Envelope& envelope, absl::Time now) {
   IncomingStream& stream =
       StreamFor(origin_id, origin_instance,
                 batch.first_seq() > 0 ? batch.first_seq() - 1 : 0, now);
-  const uint64_t before = stream.contiguous();
   std::vector<AppDelivery> deliveries;
   stream.OnBatch(batch, batch.retransmission(), now, &deliveries);
-  if (stream.contiguous() != before) {
-    progress_dirty_.insert(StreamKey(origin_id, origin_instance));
-  }
   Deliver(std::move(deliveries));
 }
 
@@ -424,7 +441,6 @@ void Node::RunRecovery(absl::Time now) {
                           stream.origin_id(), from, to),
           now, &flushed);
     }
-    if (!flushed.empty()) progress_dirty_.insert(key);
     Deliver(std::move(flushed));
   }
   if (loss_report->nacks_size() > 0) Broadcast(std::move(report));
@@ -444,8 +460,8 @@ void Node::AnswerNack(const v1::Nack& nack, const std::string& requester,
   if (nack.origin_id() == options_.id &&
       nack.origin_instance() == options_.instance_id) {
     ring = &outgoing_.ring();
-  } else if (auto it = streams_.find(
-                 StreamKey(nack.origin_id(), nack.origin_instance()));
+  } else if (auto it =
+                 streams_.find({nack.origin_id(), nack.origin_instance()});
              it != streams_.end()) {
     ring = &it->second->ring();
   }
@@ -493,7 +509,7 @@ void Node::AnswerNack(const v1::Nack& nack, const std::string& requester,
           absl::ToUnixMicros(entry->published_at));
       batch->set_retransmission(true);
     }
-    *batch->add_invalidations() = entry->invalidation;
+    *batch->add_invalidations() = *entry->invalidation;
     next = entry->seq + 1;
   }
   finish_batch();
@@ -502,7 +518,7 @@ void Node::AnswerNack(const v1::Nack& nack, const std::string& requester,
 
 void Node::HandleGone(const v1::Envelope& envelope, absl::Time now) {
   const v1::Gone& gone = envelope.gone();
-  auto it = streams_.find(StreamKey(gone.origin_id(), gone.origin_instance()));
+  auto it = streams_.find({gone.origin_id(), gone.origin_instance()});
   if (it == streams_.end()) return;
   IncomingStream& stream = *it->second;
   if (stream.contiguous() >= gone.to_seq()) return;
@@ -513,7 +529,6 @@ void Node::HandleGone(const v1::Envelope& envelope, absl::Time now) {
                       envelope.sender().id(), gone.origin_id(),
                       gone.from_seq(), gone.to_seq()),
       now, &flushed);
-  progress_dirty_.insert(it->first);
   Deliver(std::move(flushed));
 }
 
@@ -525,8 +540,8 @@ void Node::ReapStreams(absl::Time now) {
                        origin->instance_id > stream.origin_instance();
     if (ended && !stream.HasGap() &&
         now - stream.last_activity() >= options_.reap_after) {
-      progress_dirty_.erase(it->first);
-      streams_.erase(it++);
+      progress_urgent_.erase(it->first);
+      it = streams_.erase(it);
     } else {
       ++it;
     }

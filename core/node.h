@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -46,7 +46,7 @@ struct NodeOptions {
   // DEAD and LEFT members (and their streams) are forgotten after this.
   absl::Duration reap_after = absl::Seconds(60);
   // The whole member table rides on a heartbeat at least this often.
-  absl::Duration full_digest_interval = absl::Seconds(1);
+  absl::Duration full_digest_interval = absl::Seconds(5);
   StreamOptions streams;
   // A stream first seen within this time after start begins at the origin's
   // current sequence (our app's cache is empty); later ones from seq 1.
@@ -121,7 +121,8 @@ class Node {
   void Broadcast(v1::Envelope envelope);
   void SendHeartbeat(absl::Time now);
   void FlushBatch(absl::Time now);
-  void HandleHeartbeat(const v1::Envelope& envelope, absl::Time now);
+  void HandleHeartbeat(const v1::Envelope& envelope,
+                       const Member& sender_member, absl::Time now);
   void HandleBatch(const v1::Envelope& envelope, absl::Time now);
   void HandleLeave(const v1::Envelope& envelope, absl::Time now);
   void HandleLossReport(const v1::Envelope& envelope, absl::Time now);
@@ -143,6 +144,10 @@ class Node {
   void AnswerNack(const v1::Nack& nack, const std::string& requester,
                   absl::Time now);
   void ReapStreams(absl::Time now);
+  void MarkProgressUrgent(const std::string& origin_id);
+  // Whether the origin itself can serve `stream`: it is ALIVE in that
+  // instance. Otherwise relays must say how far they have it.
+  bool OriginServes(const IncomingStream& stream) const;
 
   NodeOptions options_;
   absl::Time started_at_;
@@ -154,13 +159,15 @@ class Node {
   absl::Time next_heartbeat_;
   absl::Time next_full_digest_;
   absl::Time next_check_;
+  absl::Time next_reap_;
   absl::Time expected_tick_;
   MemberTable members_;
   OutgoingStream outgoing_;
-  // Keyed by StreamKey(origin_id, origin_instance).
-  absl::flat_hash_map<std::string, std::unique_ptr<IncomingStream>> streams_;
-  // Streams whose progress changed since the last heartbeat.
-  absl::flat_hash_set<std::string> progress_dirty_;
+  // Ordered, so that every run with the same inputs does the same.
+  absl::btree_map<StreamId, std::unique_ptr<IncomingStream>> streams_;
+  // Streams whose progress the next heartbeat must carry: their origin just
+  // stopped being ALIVE, so others may need us as a relay.
+  absl::flat_hash_set<StreamId> progress_urgent_;
   Outputs outputs_;
   NodeStats stats_;
   uint64_t random_state_;

@@ -8,10 +8,6 @@
 
 namespace cachemesh {
 
-std::string StreamKey(const std::string& origin_id, uint64_t origin_instance) {
-  return absl::StrCat(origin_id, "/", origin_instance);
-}
-
 absl::Status ValidateInvalidations(
     absl::Span<const v1::Invalidation> invalidations) {
   for (size_t i = 0; i < invalidations.size(); ++i) {
@@ -38,11 +34,10 @@ void RetransmitRing::Push(StoredInvalidation entry) {
 std::vector<const StoredInvalidation*> RetransmitRing::Range(
     uint64_t from, uint64_t to) const {
   std::vector<const StoredInvalidation*> found;
-  auto it = std::lower_bound(
-      entries_.begin(), entries_.end(), from,
-      [](const StoredInvalidation& entry, uint64_t seq) {
-        return entry.seq < seq;
-      });
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), from,
+                             [](const StoredInvalidation& entry, uint64_t seq) {
+                               return entry.seq < seq;
+                             });
   for (; it != entries_.end() && it->seq <= to; ++it) found.push_back(&*it);
   return found;
 }
@@ -54,7 +49,8 @@ void OutgoingStream::Publish(std::vector<v1::Invalidation> invalidations,
     pending_ = std::move(invalidations);
     return;
   }
-  pending_.insert(pending_.end(), std::make_move_iterator(invalidations.begin()),
+  pending_.insert(pending_.end(),
+                  std::make_move_iterator(invalidations.begin()),
                   std::make_move_iterator(invalidations.end()));
 }
 
@@ -63,8 +59,7 @@ absl::Time OutgoingStream::FlushDeadline() const {
   return Full() ? pending_since_ : pending_since_ + options_.batch_max_delay;
 }
 
-std::vector<v1::InvalidationBatch> OutgoingStream::TakeBatches(
-    absl::Time now) {
+std::vector<v1::InvalidationBatch> OutgoingStream::TakeBatches(absl::Time now) {
   std::vector<v1::InvalidationBatch> batches;
   for (size_t i = 0; i < pending_.size(); ++i) {
     if (i % options_.batch_max_size == 0) {
@@ -73,8 +68,10 @@ std::vector<v1::InvalidationBatch> OutgoingStream::TakeBatches(
       batches.back().set_published_unix_micros(absl::ToUnixMicros(now));
     }
     ++published_seq_;
-    ring_.Push({published_seq_, pending_[i], now});
-    *batches.back().add_invalidations() = std::move(pending_[i]);
+    auto shared =
+        std::make_shared<const v1::Invalidation>(std::move(pending_[i]));
+    *batches.back().add_invalidations() = *shared;
+    ring_.Push({published_seq_, std::move(shared), now});
   }
   pending_.clear();
   return batches;
@@ -91,19 +88,21 @@ IncomingStream::IncomingStream(std::string origin_id, uint64_t origin_instance,
       ring_(options.recovery_buffer),
       last_activity_(now) {}
 
-void IncomingStream::OnBatch(const v1::InvalidationBatch& batch,
-                             bool recovered, absl::Time now,
-                             std::vector<AppDelivery>* out) {
+void IncomingStream::OnBatch(const v1::InvalidationBatch& batch, bool recovered,
+                             absl::Time now, std::vector<AppDelivery>* out) {
   last_activity_ = now;
   const absl::Time published_at =
       absl::FromUnixMicros(batch.published_unix_micros());
   for (int i = 0; i < batch.invalidations_size(); ++i) {
     const uint64_t seq = batch.first_seq() + i;
     if (seq <= contiguous_ || pending_.count(seq) > 0) continue;
-    pending_.emplace(seq, std::make_pair(
-                              StoredInvalidation{seq, batch.invalidations(i),
-                                                 published_at},
-                              recovered));
+    pending_.emplace(
+        seq, std::make_pair(
+                 StoredInvalidation{seq,
+                                    std::make_shared<const v1::Invalidation>(
+                                        batch.invalidations(i)),
+                                    published_at},
+                 recovered));
   }
   if (batch.invalidations_size() > 0) {
     known_max_ = std::max(known_max_,
@@ -154,7 +153,7 @@ void IncomingStream::DeliverReady(std::vector<AppDelivery>* out) {
     delivery.event.set_kind(v1::AppEvent::INVALIDATION);
     delivery.event.set_origin_id(origin_id_);
     delivery.event.set_seq(stored.seq);
-    *delivery.event.mutable_invalidation() = stored.invalidation;
+    delivery.invalidation = stored.invalidation;
     delivery.origin_instance = origin_instance_;
     delivery.published_at = stored.published_at;
     delivery.recovered = node.mapped().second;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,8 +44,13 @@ struct StreamOptions {
 
 // An event for the local app.
 struct AppDelivery {
-  // kind INVALIDATION or FLUSH, origin_id, seq, invalidation, reason.
+  // kind, origin_id, seq (INVALIDATION) and reason (FLUSH). The invalidation
+  // itself is `invalidation`, not in the event: drivers that need a whole
+  // AppEvent copy it in.
   v1::AppEvent event;
+  // INVALIDATION only: what to apply. Immutable, and shared with the
+  // retransmission ring.
+  std::shared_ptr<const v1::Invalidation> invalidation;
   uint64_t origin_instance = 0;
   // FLUSH only: the range of the origin's stream it stands in for.
   uint64_t flushed_from = 0;
@@ -57,7 +63,7 @@ struct AppDelivery {
 
 struct StoredInvalidation {
   uint64_t seq = 0;
-  v1::Invalidation invalidation;
+  std::shared_ptr<const v1::Invalidation> invalidation;
   absl::Time published_at;
 };
 
@@ -161,8 +167,8 @@ class IncomingStream {
   absl::Time last_activity_;
 };
 
-// "origin_id/instance": the key of a stream.
-std::string StreamKey(const std::string& origin_id, uint64_t origin_instance);
+// A stream: its origin's id and instance.
+using StreamId = std::pair<std::string, uint64_t>;
 
 // Checks what an app may publish; the error names the offending index.
 absl::Status ValidateInvalidations(

@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "core/properties.h"
@@ -260,6 +261,16 @@ void Daemon::HandleMesh(absl::Time now) {
       }
       continue;
     }
+    if (envelope.cluster() != config_.cluster_name) {
+      if (++foreign_envelopes_ % 1000 == 1) {
+        logger_.Warning(absl::StrFormat(
+            "ignoring envelopes from %s of cluster \"%s\" (this is \"%s\"; "
+            "%d so far): check cachemesh.cluster.name",
+            envelope.sender().id(), envelope.cluster(), config_.cluster_name,
+            foreign_envelopes_));
+      }
+      continue;
+    }
     if (!testonly_deaf_to_.empty() &&
         envelope.sender().id() == testonly_deaf_to_) {
       continue;
@@ -315,6 +326,20 @@ void Daemon::Reload(absl::Time now) {
   node_->SetSeeds(PeerEndpoints(config_), now);
   logger_.Info(absl::StrCat("SIGHUP: peers now ",
                             absl::StrJoin(PeerEndpoints(config_), ", ")));
+  std::vector<std::string> unapplied;
+  for (size_t i = 0; i < reloaded->settings.size(); ++i) {
+    const Setting& setting = reloaded->settings[i];
+    if (i < config_.settings.size() &&
+        config_.settings[i].key == setting.key &&
+        config_.settings[i].value != setting.value &&
+        !absl::StartsWith(setting.key, "cluster.")) {
+      unapplied.push_back(setting.key);
+    }
+  }
+  if (!unapplied.empty()) {
+    logger_.Warning(absl::StrCat("SIGHUP: restart to apply the changed ",
+                                 absl::StrJoin(unapplied, ", ")));
+  }
 }
 
 void Daemon::Tick(absl::Time now) {
@@ -356,7 +381,7 @@ void Daemon::Deliver(std::vector<AppDelivery>& deliveries, absl::Time now) {
   for (AppDelivery& delivery : deliveries) {
     v1::AppEvent& event = delivery.event;
     if (event.kind() == v1::AppEvent::FLUSH) {
-      metrics_.flushes->Increment();
+      if (delivery.flushed_to != 0) metrics_.flushes->Increment();
       logger_.Warning(
           delivery.flushed_to == 0
               ? absl::StrCat("FLUSH: ", event.reason())
@@ -365,6 +390,7 @@ void Daemon::Deliver(std::vector<AppDelivery>& deliveries, absl::Time now) {
                                 delivery.origin_instance,
                                 delivery.flushed_from, delivery.flushed_to));
     } else {
+      *event.mutable_invalidation() = *delivery.invalidation;
       metrics_.invalidations_received->Increment();
       metrics_.propagation_latency->Observe(
           absl::ToDoubleSeconds(now - delivery.published_at));
@@ -405,7 +431,11 @@ void Daemon::PublishSnapshot(absl::Time now) {
 }
 
 void Daemon::SayGoodbye() {
+  // No more 202s: everything already accepted goes out before LEAVE.
+  http_server_->Stop();
   absl::Time now = absl::Now();
+  HandleApps(now);
+  HandleCommands(now);
   logger_.Info("stopping: saying goodbye to the cluster");
   node_->Leave(now);
   CarryOutOutputs(now);
@@ -419,7 +449,6 @@ void Daemon::SayGoodbye() {
     if (!poller.Wait(until - now).ok()) break;
     ConsumeEventFd(stop_fd_);
   }
-  http_server_->Stop();
   events_->Shutdown();
   if (prober_ != nullptr) prober_->Stop();
 }

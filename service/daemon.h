@@ -102,6 +102,7 @@ class Daemon {
   absl::Time last_snapshot_ = absl::InfinitePast();
   bool membership_changed_ = true;
   uint64_t malformed_envelopes_ = 0;
+  uint64_t foreign_envelopes_ = 0;
   uint64_t nacks_reported_ = 0;
   std::string testonly_deaf_to_;
 };

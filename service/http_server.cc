@@ -200,18 +200,36 @@ bool HttpServer::Authorize(const httplib::Request& request,
       return false;
     case AuthDecision::kForbidden:
       ReplyError(response, 403,
-                 "only clients on this host may change state; set "
+                 "only clients on this host may change state or read the "
+                 "stream; set "
                  "cachemesh.http.token to allow others");
       return false;
   }
   return false;
 }
 
+std::string HttpServer::StaleReason(const NodeSnapshot& snapshot) const {
+  const absl::Duration age = options_.now() - snapshot.taken_at;
+  if (age <= options_.liveness_max_age) return "";
+  return absl::StrCat("the event loop last published a snapshot ",
+                      absl::FormatDuration(age), " ago (limit ",
+                      absl::FormatDuration(options_.liveness_max_age), ")");
+}
+
 void HttpServer::GetHealth(const httplib::Request& request,
                            httplib::Response& response) {
   const std::shared_ptr<const NodeSnapshot> snapshot = backend_.Snapshot();
-  const HealthResult result =
+  HealthResult result =
       EvaluateHealth(snapshot.get(), backend_.draining(), backend_.AppHealth());
+  // A stuck event loop no longer hears the cluster: whatever it last said
+  // about the cache is out of date.
+  if (snapshot != nullptr) {
+    if (std::string stale = StaleReason(*snapshot); !stale.empty()) {
+      result.http_status = 503;
+      if (result.health.status() == "UP") result.health.set_status("DOWN");
+      result.health.add_reasons(std::move(stale));
+    }
+  }
   Reply(response, result.http_status, ToJson(result.health));
 }
 
@@ -223,12 +241,8 @@ void HttpServer::GetLive(const httplib::Request& request,
     live.add_reasons(kNoSnapshot);
   } else {
     live.set_id(snapshot->self_id);
-    const absl::Duration age = options_.now() - snapshot->taken_at;
-    if (age > options_.liveness_max_age) {
-      live.add_reasons(
-          absl::StrCat("the event loop last published a snapshot ",
-                       absl::FormatDuration(age), " ago (limit ",
-                       absl::FormatDuration(options_.liveness_max_age), ")"));
+    if (std::string stale = StaleReason(*snapshot); !stale.empty()) {
+      live.add_reasons(std::move(stale));
     }
   }
   live.set_status(live.reasons_size() == 0 ? "UP" : "DOWN");
@@ -287,6 +301,8 @@ void HttpServer::GetMetrics(const httplib::Request& request,
 
 void HttpServer::GetStream(const httplib::Request& request,
                            httplib::Response& response) {
+  // The stream reveals every invalidated key: same rule as changing state.
+  if (!Authorize(request, response)) return;
   const absl::StatusOr<absl::optional<uint64_t>> resume =
       ParseLastEventId(request.get_header_value("Last-Event-ID"),
                        request.get_param_value("lastEventId"));

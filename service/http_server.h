@@ -96,6 +96,8 @@ class HttpServer {
   void RegisterRoutes();
   void MarkListening();
   bool Authorize(const httplib::Request& request, httplib::Response& response);
+  // Why the latest snapshot is too old to trust; empty if it is fresh.
+  std::string StaleReason(const NodeSnapshot& snapshot) const;
 
   void GetHealth(const httplib::Request& request, httplib::Response& response);
   void GetLive(const httplib::Request& request, httplib::Response& response);

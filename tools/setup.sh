@@ -13,6 +13,8 @@ readonly PACKAGES=(
   libgtest-dev libgmock-dev libcpp-httplib-dev libssl-dev
   # Tests, demo and operations tooling.
   curl jq python3 iproute2 iptables procps util-linux
+  # The real load balancer of tests/integration/load_balancer_test.
+  haproxy
 )
 
 missing=()

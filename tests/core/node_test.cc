@@ -27,7 +27,7 @@ std::vector<std::string> DeliveredKeys(const MiniCluster& cluster, int i) {
   std::vector<std::string> keys;
   for (const AppDelivery& delivery : cluster.deliveries(i)) {
     if (delivery.event.kind() == v1::AppEvent::INVALIDATION) {
-      keys.push_back(delivery.event.invalidation().key());
+      keys.push_back(delivery.invalidation->key());
     }
   }
   return keys;

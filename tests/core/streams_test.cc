@@ -118,7 +118,9 @@ TEST(IncomingStreamTest, RelayProgressIsRememberedAndRevealsGaps) {
 
 TEST(RetransmitRingTest, EvictsTheOldestAndSkipsHoles) {
   RetransmitRing ring(3);
-  for (uint64_t seq : {1, 2, 5, 6}) ring.Push({seq, Update("k"), kStart});
+  for (uint64_t seq : {1, 2, 5, 6})
+    ring.Push(
+        {seq, std::make_shared<const v1::Invalidation>(Update("k")), kStart});
   EXPECT_EQ(ring.size(), 3u);
   std::vector<uint64_t> seqs;
   for (const StoredInvalidation* entry : ring.Range(1, 6)) {

@@ -111,6 +111,34 @@ TEST_F(ClusterTest, GracefulStopIsLeftAtOnce) {
       << Logs();
 }
 
+TEST_F(ClusterTest, GracefulStopPublishesEverythingItAccepted) {
+  StartCluster(2);
+  SseReader reader(node(1).spec().http_port);
+  // Publish as fast as n0 accepts, across its SIGTERM.
+  std::atomic<int> accepted{0};
+  std::thread publisher([&] {
+    for (int i = 0;; ++i) {
+      const int status = node(0)
+                             .Post("/v1/invalidations",
+                                   InvalidationJson(absl::StrCat("k", i)))
+                             .status;
+      if (status != 202) return;
+      ++accepted;
+    }
+  });
+  ASSERT_TRUE(WaitUntil([&] { return accepted >= 50; }, absl::Seconds(5)));
+  const std::optional<absl::Duration> took = node(0).Signal(SIGTERM);
+  publisher.join();
+  ASSERT_TRUE(took.has_value());
+  EXPECT_TRUE(reader.WaitForCount(accepted, absl::Seconds(5)))
+      << reader.events().size() << " of " << accepted << " arrived\n"
+      << Logs();
+  const std::vector<SseReader::Event> events = reader.events();
+  for (int i = 0; i < static_cast<int>(events.size()); ++i) {
+    ASSERT_EQ(events[i].event.invalidation().key(), absl::StrCat("k", i));
+  }
+}
+
 TEST_F(ClusterTest, RestartOnTheSameEndpointIsAliveAgain) {
   StartCluster(3);
   ASSERT_TRUE(node(2).Signal(SIGKILL).has_value());

@@ -88,6 +88,14 @@ DaemonProcess::DaemonProcess(DaemonSpec spec)
 
 DaemonProcess::~DaemonProcess() {
   if (running()) Signal(SIGKILL);
+  unlink(IpcPath().c_str());
+  unlink((IpcPath() + ".events").c_str());
+}
+
+std::string DaemonProcess::IpcPath() const {
+  // Short, under /tmp: TEST_TMPDIR is longer than an ipc path may be.
+  return absl::StrCat("/tmp/cachemesh-it-", getpid(), "-", spec_.cache_port,
+                      ".sock");
 }
 
 std::string DaemonProcess::address() const {
@@ -110,8 +118,7 @@ void DaemonProcess::Start() {
            << "cachemesh.bind.address = " << spec_.host << "\n"
            << "cachemesh.http.address = 127.0.0.1\n"
            << "cachemesh.http.port = " << spec_.http_port << "\n"
-           << "cachemesh.client.endpoint = ipc:///tmp/cachemesh-it-"
-           << getpid() << "-" << spec_.cache_port << ".sock\n"
+           << "cachemesh.client.endpoint = ipc://" << IpcPath() << "\n"
            << "cachemesh.log.level = debug\n";
     for (const std::string& line : spec_.extra_lines) config << line << "\n";
   }

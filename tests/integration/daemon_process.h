@@ -77,6 +77,8 @@ class DaemonProcess {
   int HealthStatus() const { return Get("/health").status; }
 
  private:
+  std::string IpcPath() const;
+
   DaemonSpec spec_;
   std::string dir_;
   pid_t pid_ = -1;

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -26,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -35,8 +37,17 @@
 namespace cachemesh::testing {
 namespace {
 
-// How long HAProxy may take to react to a change of /health. With checks
-// every 100 ms and fall 2 / rise 2 it needs about 200-300 ms.
+// HAProxy's check cadence: every 100 ms; out after 2 failed checks in a row,
+// back after 2 good ones.
+constexpr int kCheckIntervalMs = 100;
+constexpr int kFall = 2;
+constexpr int kRise = 2;
+// HAProxy's health counter of a server that passed enough checks to need
+// kFall failures to go down. A server that has just come up (or that HAProxy
+// has just started with) sits at kRise and goes down at its first failure.
+constexpr int kSteadyHealth = kRise + kFall - 1;
+// How long HAProxy may take to react to a change of /health: about
+// kFall (or kRise) check intervals, 200-300 ms.
 constexpr absl::Duration kReactionDeadline = absl::Seconds(3);
 // Requests per look at the rotation. Round robin over at most three servers
 // reaches every server in it within three consecutive requests.
@@ -69,6 +80,13 @@ std::string ReadFile(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// One column of a server's HAProxy statistics; empty if absent.
+std::string Field(const std::map<std::string, std::string>& server,
+                  const std::string& column) {
+  const auto it = server.find(column);
+  return it == server.end() ? "" : it->second;
 }
 
 // A stand-in for one application server: answers GET / with its name.
@@ -121,8 +139,8 @@ class HaproxyProcess {
     const pid_t pid = fork();
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);  // Never outlive a crashed test.
-      const int log = open(log_path_.c_str(),
-                           O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int log =
+          open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(log, STDOUT_FILENO);
       dup2(log, STDERR_FILENO);
       execl(binary_.c_str(), "haproxy", "-db", "-f", config_path_.c_str(),
@@ -149,9 +167,12 @@ class HaproxyProcess {
 
 // The HAProxy configuration under test: round robin (so every server in the
 // rotation gets traffic), each app checked through its node's cachemesh HTTP
-// port, every 100 ms, out after 2 failures and back after 2 successes.
-std::string HaproxyConfig(int frontend_port, const std::vector<int>& app_ports,
+// port; statistics as CSV on `stats_port`.
+std::string HaproxyConfig(int frontend_port, int stats_port,
+                          const std::vector<int>& app_ports,
                           const std::vector<int>& health_ports) {
+  // One line of the file per line here.
+  // clang-format off
   std::string config = absl::StrCat(
       "global\n"
       "    log stderr format raw local0 notice\n"
@@ -161,15 +182,21 @@ std::string HaproxyConfig(int frontend_port, const std::vector<int>& app_ports,
       "    timeout connect 1s\n"
       "    timeout client 5s\n"
       "    timeout server 5s\n"
-      "    timeout check 500ms\n"
+      "    timeout check 1s\n"
+      "listen stats\n"
+      "    bind 127.0.0.1:", stats_port, "\n"
+      "    stats enable\n"
+      "    stats uri /stats\n"
       "frontend web\n"
-      "    bind 127.0.0.1:", frontend_port, "\n",
+      "    bind 127.0.0.1:", frontend_port, "\n"
       "    default_backend dhis2\n"
       "backend dhis2\n"
       "    balance roundrobin\n"
       "    option httpchk GET /health\n"
       "    http-check expect status 200\n"
-      "    default-server inter 100ms fall 2 rise 2\n");
+      "    default-server inter ", kCheckIntervalMs, "ms fall ", kFall,
+      " rise ", kRise, "\n");
+  // clang-format on
   for (size_t i = 0; i < app_ports.size(); ++i) {
     absl::StrAppend(&config, "    server app", i, " 127.0.0.1:", app_ports[i],
                     " check port ", health_ports[i], "\n");
@@ -228,6 +255,7 @@ class LoadBalancerTest : public ::testing::Test {
 
   void StartHaproxy() {
     frontend_port_ = PickFreePort();
+    stats_port_ = PickFreePort();
     std::vector<int> app_ports, health_ports;
     for (int i = 0; i < kNodes; ++i) {
       app_ports.push_back(apps_[i]->port());
@@ -235,14 +263,57 @@ class LoadBalancerTest : public ::testing::Test {
     }
     haproxy_ = std::make_unique<HaproxyProcess>(
         haproxy_binary_,
-        HaproxyConfig(frontend_port_, app_ports, health_ports));
+        HaproxyConfig(frontend_port_, stats_port_, app_ports, health_ports));
     haproxy_->Start();
-    ASSERT_TRUE(WaitUntil([&] { return Request().status != -1; },
-                          absl::Seconds(5)))
+    ASSERT_TRUE(
+        WaitUntil([&] { return Request().status != -1; }, absl::Seconds(5)))
         << "haproxy does not answer on port " << frontend_port_
         << (haproxy_->running() ? "" : " (it exited)") << "\n"
         << haproxy_->config() << "---- haproxy log\n"
         << haproxy_->log();
+  }
+
+  // Backend dhis2's servers as HAProxy's statistics show them: one map of
+  // CSV column name to value per server, by server name.
+  std::map<std::string, std::map<std::string, std::string>> ServerStats()
+      const {
+    httplib::Client client("127.0.0.1", stats_port_);
+    client.set_connection_timeout(1, 0);
+    client.set_read_timeout(2, 0);
+    client.set_url_encode(false);  // The ';' must reach HAProxy as it is.
+    const httplib::Result result = client.Get("/stats;csv");
+    std::map<std::string, std::map<std::string, std::string>> servers;
+    if (!result || result->status != 200) return servers;
+    const std::vector<absl::string_view> lines =
+        absl::StrSplit(result->body, '\n');
+    absl::string_view header = lines[0];
+    if (!absl::ConsumePrefix(&header, "# ")) return servers;
+    const std::vector<std::string> columns = absl::StrSplit(header, ',');
+    for (size_t i = 1; i < lines.size(); ++i) {
+      const std::vector<std::string> values = absl::StrSplit(lines[i], ',');
+      if (values.size() < 2 || values[0] != "dhis2" || values[1] == "BACKEND") {
+        continue;
+      }
+      std::map<std::string, std::string>& server = servers[values[1]];
+      for (size_t c = 0; c < columns.size() && c < values.size(); ++c) {
+        server[columns[c]] = values[c];
+      }
+    }
+    return servers;
+  }
+
+  // Every server UP and past its first checks (see kSteadyHealth), so that
+  // what follows meets HAProxy's steady state, not its start-up.
+  bool AllServersSteady() const {
+    const auto servers = ServerStats();
+    if (servers.size() != static_cast<size_t>(kNodes)) return false;
+    for (const auto& [name, server] : servers) {
+      if (Field(server, "status") != "UP" ||
+          Field(server, "check_health") != absl::StrCat(kSteadyHealth)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   // One request through HAProxy, on a new connection.
@@ -302,12 +373,16 @@ class LoadBalancerTest : public ::testing::Test {
   }
 
   std::string Diagnostics() const {
-    std::string text;
+    std::string text = "haproxy servers:";
+    for (const auto& [name, server] : ServerStats()) {
+      absl::StrAppend(&text, " ", name, " ", Field(server, "status"),
+                      " (health ", Field(server, "check_health"), ")");
+    }
+    absl::StrAppend(&text, "\n");
     for (const auto& daemon : daemons_) {
-      absl::StrAppend(&text, daemon->spec().id, " /health: ",
-                      daemon->running() ? daemon->Get("/health").body
-                                        : "(killed)",
-                      "\n");
+      absl::StrAppend(
+          &text, daemon->spec().id, " /health: ",
+          daemon->running() ? daemon->Get("/health").body : "(killed)", "\n");
     }
     absl::StrAppend(&text, "---- haproxy config\n", haproxy_->config(),
                     "---- haproxy log\n", haproxy_->log(), Logs());
@@ -319,22 +394,28 @@ class LoadBalancerTest : public ::testing::Test {
   std::vector<std::unique_ptr<NamedApp>> apps_;
   std::unique_ptr<HaproxyProcess> haproxy_;
   int frontend_port_ = 0;
+  int stats_port_ = 0;
 };
 
 TEST_F(LoadBalancerTest, HealthDecidesWhichAppsHaproxySendsTrafficTo) {
-  ExpectRotation({"app0", "app1", "app2"}, "start-up");
+  ASSERT_NO_FATAL_FAILURE(ExpectRotation({"app0", "app1", "app2"}, "start-up"));
+  ASSERT_TRUE(WaitUntil([&] { return AllServersSteady(); }, kReactionDeadline))
+      << Diagnostics();
 
   const DaemonProcess::Reply drained = daemons_[1]->Post("/v1/drain", "");
   ASSERT_EQ(drained.status, 200) << drained.body;
-  ExpectRotation({"app0", "app2"}, "POST /v1/drain on n1");
+  ASSERT_NO_FATAL_FAILURE(
+      ExpectRotation({"app0", "app2"}, "POST /v1/drain on n1"));
 
   // The app stays up: only its node's cachemesh HTTP port stops answering.
   ASSERT_TRUE(daemons_[2]->Signal(SIGKILL).has_value());
-  ExpectRotation({"app0"}, "kill -9 of n2's cachemeshd");
+  ASSERT_NO_FATAL_FAILURE(
+      ExpectRotation({"app0"}, "kill -9 of n2's cachemeshd"));
 
   const DaemonProcess::Reply undrained = daemons_[1]->Delete("/v1/drain");
   ASSERT_EQ(undrained.status, 200) << undrained.body;
-  ExpectRotation({"app0", "app1"}, "DELETE /v1/drain on n1");
+  ASSERT_NO_FATAL_FAILURE(
+      ExpectRotation({"app0", "app1"}, "DELETE /v1/drain on n1"));
 
   EXPECT_TRUE(haproxy_->running()) << haproxy_->log();
 }
