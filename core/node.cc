@@ -25,6 +25,8 @@ uint64_t NextRandom(uint64_t& state) {
 constexpr int kMaxLocalHealth = 8;
 // Good ticks needed to lower the multiplier by one.
 constexpr int kGoodTicksPerRecovery = 20;
+// Unanswered NACKs to an origin before a relay is asked instead.
+constexpr int kNackAttemptsBeforeRelay = 3;
 
 }  // namespace
 
@@ -181,7 +183,6 @@ absl::Time Node::NextDeadline() const {
 
 void Node::ObserveTickLateness(absl::Time now) {
   const absl::Duration lateness = now - expected_tick_;
-  if (lateness <= absl::ZeroDuration()) return;
   stats_.max_tick_lateness = std::max(stats_.max_tick_lateness, lateness);
   if (lateness > options_.heartbeat_interval) {
     // We were paused or starved: the silence is ours, not our peers'.
@@ -217,10 +218,14 @@ void Node::SendHeartbeat(absl::Time now) {
   }
   // Progress matters to others only when an origin cannot serve its own
   // stream: then it rides on every full digest, and on the next heartbeat
-  // after the origin stopped being ALIVE (see ApplyMembershipEffects).
+  // after the origin stopped being ALIVE (see ApplyMembershipEffects). It
+  // also goes out when we hold invalidations the origin has not announced in
+  // two heartbeats: the origin may have died with us the only holder.
+  const absl::Time unannounced_before = now - 2 * options_.heartbeat_interval;
   for (const auto& [key, stream] : streams_) {
     const bool wanted = progress_urgent_.contains(key) ||
-                        (full && !OriginServes(*stream));
+                        (full && !OriginServes(*stream)) ||
+                        stream->ahead_of_origin_since() <= unannounced_before;
     if (!wanted) continue;
     v1::StreamProgress* progress = heartbeat->add_progress();
     progress->set_origin_id(stream->origin_id());
@@ -239,7 +244,7 @@ void Node::HandleHeartbeat(const v1::Envelope& envelope,
   // Before the digests: they may add members, which moves `sender_member`.
   StreamFor(sender.id(), sender_member.instance_id, heartbeat.published_seq(),
             now)
-      .OnKnownSeq(heartbeat.published_seq(), now);
+      .OnOriginAnnounced(heartbeat.published_seq(), now);
   for (const v1::MemberDigest& digest : heartbeat.members()) {
     ApplyDigest(sender.id(), digest, now);
   }
@@ -282,7 +287,7 @@ void Node::HandleLeave(const v1::Envelope& envelope, absl::Time now) {
   const uint64_t published = envelope.leave().published_seq();
   StreamFor(envelope.sender().id(), envelope.sender().instance_id(),
             published, now)
-      .OnKnownSeq(published, now);
+      .OnOriginAnnounced(published, now);
 }
 
 void Node::ApplyMembershipEffects(absl::Time now) {
@@ -335,12 +340,7 @@ IncomingStream& Node::StreamFor(const std::string& origin_id,
   // Within the join window our app's cache is empty: start at the origin's
   // current position. Later, a stream we have not seen is new (a restart or
   // a joiner), and all of it is owed to our app.
-  bool seen_origin_before = false;
-  for (const auto& [other_key, stream] : streams_) {
-    seen_origin_before |= stream->origin_id() == origin_id;
-  }
-  const bool joining =
-      now - started_at_ < options_.join_window && !seen_origin_before;
+  const bool joining = now - started_at_ < options_.join_window;
   auto stream = std::make_unique<IncomingStream>(
       origin_id, origin_instance, joining ? current_seq : 0,
       options_.streams, now);
@@ -383,9 +383,13 @@ std::string Node::ChooseResponder(const IncomingStream& stream,
     return member.state == v1::ALIVE &&
            now - member.last_heard < member.detector.SuspectAfter(scale);
   };
+  // The origin first; after kNackAttemptsBeforeRelay unanswered NACKs it may
+  // not hear us (a one-way cut), so try the relays.
   const Member* origin = members_.Find(stream.origin_id());
-  if (origin != nullptr && origin->instance_id == stream.origin_instance() &&
-      audible(*origin)) {
+  const bool origin_audible = origin != nullptr &&
+                              origin->instance_id == stream.origin_instance() &&
+                              audible(*origin);
+  if (origin_audible && stream.nack_attempts() < kNackAttemptsBeforeRelay) {
     return origin->id;
   }
   // The relay that holds the most of the stream, then the smallest id.
@@ -402,6 +406,7 @@ std::string Node::ChooseResponder(const IncomingStream& stream,
       best_progress = progress;
     }
   }
+  if (best.empty() && origin_audible) return origin->id;
   return best;
 }
 
@@ -471,7 +476,9 @@ void Node::AnswerNack(const v1::Nack& nack, const std::string& requester,
   std::vector<const StoredInvalidation*> held;
   if (ring != nullptr) held = ring->Range(nack.from_seq(), to);
 
-  // Resend consecutive runs; whatever we cannot serve is reported Gone.
+  // Resend consecutive runs. The origin reports what it no longer holds as
+  // Gone; a relay stays silent about what it lacks (another relay, or the
+  // origin, may still have it, and the requester gives up by itself).
   uint64_t next = nack.from_seq();
   v1::Envelope batch_envelope;
   v1::InvalidationBatch* batch = nullptr;
@@ -513,7 +520,7 @@ void Node::AnswerNack(const v1::Nack& nack, const std::string& requester,
     next = entry->seq + 1;
   }
   finish_batch();
-  if (next <= to) send_gone(next, to);
+  if (next <= to && ring == &outgoing_.ring()) send_gone(next, to);
 }
 
 void Node::HandleGone(const v1::Envelope& envelope, absl::Time now) {

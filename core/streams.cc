@@ -118,6 +118,12 @@ void IncomingStream::OnKnownSeq(uint64_t seq, absl::Time now) {
   NoteProgress(now);
 }
 
+void IncomingStream::OnOriginAnnounced(uint64_t seq, absl::Time now) {
+  origin_announced_ = std::max(origin_announced_, seq);
+  OnKnownSeq(seq, now);
+  NoteProgress(now);
+}
+
 void IncomingStream::OnRelayProgress(const std::string& relay,
                                      uint64_t contiguous, absl::Time now) {
   uint64_t& progress = relay_progress_[relay];
@@ -165,6 +171,11 @@ void IncomingStream::DeliverReady(std::vector<AppDelivery>* out) {
 }
 
 void IncomingStream::NoteProgress(absl::Time now) {
+  if (contiguous_ <= origin_announced_) {
+    ahead_of_origin_since_ = absl::InfiniteFuture();
+  } else if (ahead_of_origin_since_ == absl::InfiniteFuture()) {
+    ahead_of_origin_since_ = now;
+  }
   if (!HasGap()) {
     gap_since_ = absl::InfiniteFuture();
     nack_attempts_ = 0;

@@ -122,6 +122,11 @@ class IncomingStream {
                absl::Time now, std::vector<AppDelivery>* out);
   // Someone says sequence number `seq` exists.
   void OnKnownSeq(uint64_t seq, absl::Time now);
+  // The origin itself says it has published up to `seq`.
+  void OnOriginAnnounced(uint64_t seq, absl::Time now);
+  // Since when we have held invalidations the origin has not announced;
+  // InfiniteFuture while it has announced everything we hold.
+  absl::Time ahead_of_origin_since() const { return ahead_of_origin_since_; }
   // `relay` has this stream with no gap up to `contiguous`.
   void OnRelayProgress(const std::string& relay, uint64_t contiguous,
                        absl::Time now);
@@ -165,6 +170,8 @@ class IncomingStream {
   absl::Time last_nack_ = absl::InfinitePast();
   int nack_attempts_ = 0;
   absl::Time last_activity_;
+  uint64_t origin_announced_ = 0;
+  absl::Time ahead_of_origin_since_ = absl::InfiniteFuture();
 };
 
 // A stream: its origin's id and instance.

@@ -84,7 +84,7 @@ members 1
 
 say "Publishing an invalidation on n1; n2 and n3 receive it over SSE"
 for i in 2 3; do
-  curl -sSN "http://127.0.0.1:${http[i]}/v1/invalidations/stream" |
+  curl -sN "http://127.0.0.1:${http[i]}/v1/invalidations/stream" 2>/dev/null |
     while IFS= read -r line; do
       [[ $line == data:* ]] && printf '%s %s\n' "$(now_ms)" "${line#data: }"
     done >"$work/stream$i" &
@@ -105,6 +105,7 @@ api 2 /metrics | grep -E '^cachemesh_propagation_latency_seconds_(count|sum)' | 
 say "Killing n3 with kill -9"
 killed=$(now_ms)
 kill -9 "${pids[3]}"
+wait "${pids[3]}" 2>/dev/null || true
 n3_dead() { [[ $(state_of 1 n3) == DEAD && $(state_of 2 n3) == DEAD ]]; }
 wait_for 5 n3_dead
 echo "  n1 and n2 marked n3 DEAD after $(($(now_ms) - killed)) ms"
@@ -112,9 +113,9 @@ members 1
 echo "  n1 GET /health -> $(api 1 /health -o /dev/null -w '%{http_code}') $(api 1 /health)"
 
 say "Draining n2 for a rolling restart, then undraining it"
-api 2 /v1/drain -X POST >/dev/null
+api 2 /v1/drain -X POST -d '' >/dev/null
 echo "  n2 GET /health -> $(api 2 /health -o /dev/null -w '%{http_code}') $(api 2 /health)"
-api 2 /v1/drain -X DELETE >/dev/null
+api 2 /v1/drain -X DELETE -d '' >/dev/null
 echo "  n2 GET /health -> $(api 2 /health -o /dev/null -w '%{http_code}')"
 
 say "Stopping n1 and n2 gracefully (SIGTERM)"

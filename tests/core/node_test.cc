@@ -93,6 +93,16 @@ TEST(NodeTest, PausedNodeIsNeverDeadAndPausedObserverAccusesNobody) {
             absl::Milliseconds(450));
 }
 
+TEST(NodeTest, LocalHealthRecoversOnTimeAfterAPause) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  cluster.Run(absl::Milliseconds(500), /*paused=*/{1});
+  cluster.Run(absl::Milliseconds(100));
+  EXPECT_GE(cluster.node(1).stats().local_health, 1);
+  cluster.Run(absl::Seconds(3));  // On-time ticks count as good ones.
+  EXPECT_EQ(cluster.node(1).stats().local_health, 0);
+}
+
 TEST(NodeTest, SuspectedNodeRefutesWithAHigherIncarnation) {
   MiniCluster cluster(3, NodeOptions());
   cluster.Run(absl::Seconds(1));
@@ -251,6 +261,27 @@ TEST(NodeTest, OriginCrashAfterPublishIsRecoveredFromARelay) {
   cluster.Run(absl::Seconds(3));
   EXPECT_THAT(DeliveredKeys(cluster, 2), ElementsAre("a", "b", "c"));
   EXPECT_EQ(Flushes(cluster, 2), 0);
+}
+
+TEST(NodeTest, OnlyHolderCrashingAfterTheOriginStillLeadsToFlush) {
+  MiniCluster cluster(4, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  // n0 publishes; only n1 gets it; n0 dies before its next heartbeat, and n1
+  // dies before anyone suspects n0. n1 must have spoken up in between.
+  cluster.SetFilter([&](int from, int to, const v1::Envelope& envelope) {
+    return !(from == 0 && to != 1 && IsBatch(envelope));
+  });
+  Publish(cluster, 0, {"a"});
+  cluster.Run(absl::Milliseconds(1));
+  cluster.Crash(0);
+  cluster.Run(absl::Milliseconds(200));
+  cluster.Crash(1);
+  cluster.SetFilter(nullptr);
+  cluster.Run(absl::Seconds(4));
+  for (int receiver : {2, 3}) {
+    ASSERT_EQ(Flushes(cluster, receiver), 1) << receiver;
+    EXPECT_EQ(cluster.deliveries(receiver)[0].flushed_to, 1u);
+  }
 }
 
 TEST(NodeTest, UnrecoverableLossAfterOriginCrashIsFlushed) {
