@@ -93,9 +93,18 @@ void IncomingStream::OnBatch(const v1::InvalidationBatch& batch, bool recovered,
   last_activity_ = now;
   const absl::Time published_at =
       absl::FromUnixMicros(batch.published_unix_micros());
+  out->reserve(out->size() + batch.invalidations_size());
   for (int i = 0; i < batch.invalidations_size(); ++i) {
     const uint64_t seq = batch.first_seq() + i;
     if (seq <= contiguous_ || pending_.count(seq) > 0) continue;
+    if (seq == contiguous_ + 1 && pending_.empty()) {  // The usual case.
+      DeliverNext({seq,
+                   std::make_shared<const v1::Invalidation>(
+                       batch.invalidations(i)),
+                   published_at},
+                  recovered, out);
+      continue;
+    }
     pending_.emplace(
         seq, std::make_pair(
                  StoredInvalidation{seq,
@@ -154,20 +163,24 @@ void IncomingStream::FlushThrough(uint64_t to, const std::string& reason,
 void IncomingStream::DeliverReady(std::vector<AppDelivery>* out) {
   while (!pending_.empty() && pending_.begin()->first == contiguous_ + 1) {
     auto node = pending_.extract(pending_.begin());
-    StoredInvalidation& stored = node.mapped().first;
-    AppDelivery delivery;
-    delivery.event.set_kind(v1::AppEvent::INVALIDATION);
-    delivery.event.set_origin_id(origin_id_);
-    delivery.event.set_seq(stored.seq);
-    delivery.invalidation = stored.invalidation;
-    delivery.origin_instance = origin_instance_;
-    delivery.published_at = stored.published_at;
-    delivery.recovered = node.mapped().second;
-    out->push_back(std::move(delivery));
-    contiguous_ = stored.seq;
-    nack_attempts_ = 0;
-    ring_.Push(std::move(stored));
+    DeliverNext(std::move(node.mapped().first), node.mapped().second, out);
   }
+}
+
+void IncomingStream::DeliverNext(StoredInvalidation stored, bool recovered,
+                                 std::vector<AppDelivery>* out) {
+  AppDelivery delivery;
+  delivery.event.set_kind(v1::AppEvent::INVALIDATION);
+  delivery.event.set_origin_id(origin_id_);
+  delivery.event.set_seq(stored.seq);
+  delivery.invalidation = stored.invalidation;
+  delivery.origin_instance = origin_instance_;
+  delivery.published_at = stored.published_at;
+  delivery.recovered = recovered;
+  out->push_back(std::move(delivery));
+  contiguous_ = stored.seq;
+  nack_attempts_ = 0;
+  ring_.Push(std::move(stored));
 }
 
 void IncomingStream::NoteProgress(absl::Time now) {

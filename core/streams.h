@@ -155,6 +155,9 @@ class IncomingStream {
 
  private:
   void DeliverReady(std::vector<AppDelivery>* out);
+  // Delivers `stored`, which must be contiguous_ + 1, and keeps it to serve.
+  void DeliverNext(StoredInvalidation stored, bool recovered,
+                   std::vector<AppDelivery>* out);
   void NoteProgress(absl::Time now);
 
   std::string origin_id_;

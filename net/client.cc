@@ -129,15 +129,18 @@ absl::StatusOr<std::optional<v1::AppEvent>> Client::Receive(
     held_back_.reset();
     return event;
   }
-  std::vector<zmq::pollitem_t> items = {
-      {sockets_->sub.handle(), 0, ZMQ_POLLIN, 0}};
-  absl::StatusOr<int> ready = internal::Poll(items, timeout);
-  if (!ready.ok()) return ready.status();
-  if (*ready == 0) return std::nullopt;
   try {
+    // Take what is queued without a poll(2); wait only when nothing is.
     zmq::message_t frame;
     if (!sockets_->sub.recv(frame, zmq::recv_flags::dontwait)) {
-      return std::nullopt;
+      std::vector<zmq::pollitem_t> items = {
+          {sockets_->sub.handle(), 0, ZMQ_POLLIN, 0}};
+      absl::StatusOr<int> ready = internal::Poll(items, timeout);
+      if (!ready.ok()) return ready.status();
+      if (*ready == 0) return std::nullopt;
+      if (!sockets_->sub.recv(frame, zmq::recv_flags::dontwait)) {
+        return std::nullopt;
+      }
     }
     const bool single_frame = !frame.more();
     v1::AppEvent event;

@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "core/properties.h"
+#include "google/protobuf/arena.h"
 
 namespace cachemesh {
 namespace {
@@ -251,9 +252,17 @@ void Daemon::HandleMesh(absl::Time now) {
   for (const std::string& endpoint : input->announced_endpoints) {
     node_->OnAnnouncedEndpoint(endpoint, now);
   }
-  v1::Envelope envelope;
+  // Envelopes are parsed into an arena that reuses one block: a batch of
+  // invalidations costs no allocation until the node keeps some of it.
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.initial_block = arena_block_.data();
+  arena_options.initial_block_size = arena_block_.size();
+  google::protobuf::Arena arena(arena_options);
   for (const std::string& payload : input->payloads) {
     metrics_.mesh_bytes_received->Increment(payload.size());
+    arena.Reset();
+    v1::Envelope& envelope =
+        *google::protobuf::Arena::CreateMessage<v1::Envelope>(&arena);
     if (!envelope.ParseFromString(payload)) {
       if (++malformed_envelopes_ % 1000 == 1) {
         logger_.Warning(absl::StrFormat(
@@ -399,10 +408,13 @@ void Daemon::Deliver(std::vector<AppDelivery>& deliveries, absl::Time now) {
         ++recovered_by_origin[event.origin_id()];
       }
     }
-    event.set_event_id(events_->Append(event));
+    // Only this loop appends, so the id Append will assign is known: the
+    // event is published first and then moved into the log, uncopied.
+    event.set_event_id(events_->newest_id() + 1);
     if (absl::Status sent = app_server_->Publish(event); !sent.ok()) {
       logger_.Error(absl::StrCat("app channel: ", sent.message()));
     }
+    events_->Append(std::move(event));
   }
   for (const auto& [origin, count] : recovered_by_origin) {
     logger_.Info(absl::StrFormat("recovered %d lost invalidations from %s",

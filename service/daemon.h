@@ -103,6 +103,8 @@ class Daemon {
   bool membership_changed_ = true;
   uint64_t malformed_envelopes_ = 0;
   uint64_t foreign_envelopes_ = 0;
+  // The first block of the arena incoming envelopes are parsed into.
+  std::vector<char> arena_block_ = std::vector<char>(1 << 20);
   uint64_t nacks_reported_ = 0;
   std::string testonly_deaf_to_;
 };
