@@ -74,6 +74,26 @@ void MemberTable::SetState(Member& member, v1::MemberState to,
                       member.instance_id, std::move(reason)});
 }
 
+void MemberTable::Restart(Member& member, const std::string& endpoint,
+                          uint64_t instance_id, v1::MemberState state,
+                          uint64_t incarnation, absl::Time now,
+                          std::string reason) {
+  const v1::MemberState from = member.state;
+  const std::string previous_endpoint = member.endpoint;
+  member.instance_id = instance_id;
+  member.endpoint = endpoint;
+  member.detector =
+      PhiAccrualDetector(detector_options_, heartbeat_interval_, now);
+  if (from == state) {  // SetState reports only a change of state.
+    changes_.push_back({member.id, endpoint, from, state, incarnation,
+                        instance_id, reason});
+  }
+  SetState(member, state, incarnation, now, std::move(reason));
+  if (previous_endpoint != endpoint) {
+    changes_.back().previous_endpoint = previous_endpoint;
+  }
+}
+
 const Member* MemberTable::OnDirect(const v1::NodeIdentity& sender,
                                     bool heartbeat, absl::Time now) {
   if (sender.id() == self_id_) return nullptr;
@@ -92,13 +112,9 @@ const Member* MemberTable::OnDirect(const v1::NodeIdentity& sender,
   Member& member = it->second;
   if (sender.instance_id() < member.instance_id) return nullptr;  // Stale.
   if (sender.instance_id() > member.instance_id) {
-    member.instance_id = sender.instance_id();
-    member.endpoint = sender.endpoint();
-    member.detector =
-        PhiAccrualDetector(detector_options_, heartbeat_interval_, now);
+    Restart(member, sender.endpoint(), sender.instance_id(), v1::ALIVE,
+            sender.incarnation(), now, "restarted (new instance)");
     member.last_heard = now;
-    SetState(member, v1::ALIVE, sender.incarnation(), now,
-             "restarted (new instance)");
     return &member;
   }
   member.last_heard = now;
@@ -133,13 +149,10 @@ void MemberTable::OnDigest(const std::string& sender,
   Member& member = it->second;
   if (digest.instance_id() < member.instance_id) return;
   if (digest.instance_id() > member.instance_id) {
-    member.instance_id = digest.instance_id();
-    member.endpoint = digest.endpoint();
-    member.detector =
-        PhiAccrualDetector(detector_options_, heartbeat_interval_, now);
-    SetState(member, IsGone(digest.state()) ? digest.state() : v1::ALIVE,
-             digest.incarnation(), now,
-             absl::StrCat("new instance, learned from ", sender));
+    Restart(member, digest.endpoint(), digest.instance_id(),
+            IsGone(digest.state()) ? digest.state() : v1::ALIVE,
+            digest.incarnation(), now,
+            absl::StrCat("restarted (new instance), learned from ", sender));
     return;
   }
   if (digest.state() == v1::SUSPECT && member.state == v1::SUSPECT &&

@@ -41,6 +41,8 @@ struct MembershipChange {
   uint64_t incarnation = 0;
   uint64_t instance_id = 0;
   std::string reason;
+  // On a restart: the endpoint the previous instance had, if it differs.
+  std::string previous_endpoint;
 };
 
 struct Member {
@@ -113,6 +115,10 @@ class MemberTable {
               uint64_t instance_id, absl::Time now);
   void SetState(Member& member, v1::MemberState to, uint64_t incarnation,
                 absl::Time now, std::string reason);
+  // A newer instance of `member` replaces the one we knew, at once.
+  void Restart(Member& member, const std::string& endpoint,
+               uint64_t instance_id, v1::MemberState state,
+               uint64_t incarnation, absl::Time now, std::string reason);
   void Suspect(Member& member, const std::string& by, absl::Time now);
   absl::Duration SuspicionTimeout(const Member& member) const;
   int RetransmitLimit() const;

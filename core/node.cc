@@ -25,6 +25,8 @@ uint64_t NextRandom(uint64_t& state) {
 constexpr int kMaxLocalHealth = 8;
 // Good ticks needed to lower the multiplier by one.
 constexpr int kGoodTicksPerRecovery = 20;
+// Sequence numbers stay far below this, so arithmetic on them cannot wrap.
+constexpr uint64_t kMaxSeq = uint64_t{1} << 62;
 // Unanswered NACKs to an origin before a relay is asked instead.
 constexpr int kNackAttemptsBeforeRelay = 3;
 
@@ -302,6 +304,10 @@ void Node::ApplyMembershipEffects(absl::Time now) {
     } else if (change.to == v1::ALIVE && IsGone(change.from)) {
       outputs_.connect.push_back(change.endpoint);
     }
+    if (!change.previous_endpoint.empty()) {  // Restarted elsewhere.
+      outputs_.disconnect.push_back(change.previous_endpoint);
+      outputs_.connect.push_back(change.endpoint);
+    }
     if (change.to != v1::ALIVE) MarkProgressUrgent(change.id);
     outputs_.membership_changes.push_back(std::move(change));
   }
@@ -355,7 +361,11 @@ void Node::HandleBatch(const v1::Envelope& envelope, absl::Time now) {
   const uint64_t origin_instance = batch.origin_instance() == 0
                                        ? envelope.sender().instance_id()
                                        : batch.origin_instance();
-  if (origin_id == options_.id || batch.invalidations_size() == 0) return;
+  if (origin_id == options_.id || batch.invalidations_size() == 0 ||
+      batch.first_seq() == 0 ||
+      batch.first_seq() > kMaxSeq - batch.invalidations_size()) {
+    return;  // Our own, empty, or numbered beyond any real stream.
+  }
   IncomingStream& stream =
       StreamFor(origin_id, origin_instance,
                 batch.first_seq() > 0 ? batch.first_seq() - 1 : 0, now);
@@ -366,12 +376,6 @@ void Node::HandleBatch(const v1::Envelope& envelope, absl::Time now) {
 
 void Node::Deliver(std::vector<AppDelivery> deliveries) {
   for (AppDelivery& delivery : deliveries) {
-    if (delivery.event.kind() == v1::AppEvent::FLUSH) {
-      ++stats_.flushes;
-    } else {
-      ++stats_.invalidations_delivered;
-      stats_.invalidations_recovered += delivery.recovered;
-    }
     outputs_.deliveries.push_back(std::move(delivery));
   }
 }
@@ -424,10 +428,10 @@ void Node::RunRecovery(absl::Time now) {
     std::vector<AppDelivery> flushed;
     if (stream.nack_attempts() >= options_.streams.nack_attempts) {
       stream.FlushThrough(
-          to,
+          stream.GapEnd(),
           absl::StrFormat("no answer to %d loss reports for %s seq %d..%d",
                           stream.nack_attempts(), stream.origin_id(), from,
-                          to),
+                          stream.GapEnd()),
           now, &flushed);
     } else if (std::string responder = ChooseResponder(stream, from, now);
                !responder.empty()) {
@@ -441,9 +445,9 @@ void Node::RunRecovery(absl::Time now) {
       ++stats_.nacks_sent;
     } else if (now - stream.gap_since() >= options_.streams.orphan_grace) {
       stream.FlushThrough(
-          to,
+          stream.GapEnd(),
           absl::StrFormat("no live member holds %s seq %d..%d",
-                          stream.origin_id(), from, to),
+                          stream.origin_id(), from, stream.GapEnd()),
           now, &flushed);
     }
     Deliver(std::move(flushed));
@@ -453,7 +457,10 @@ void Node::RunRecovery(absl::Time now) {
 
 void Node::HandleLossReport(const v1::Envelope& envelope, absl::Time now) {
   for (const v1::Nack& nack : envelope.loss_report().nacks()) {
-    if (nack.responder_id() == options_.id) {
+    const bool well_formed = nack.from_seq() > 0 &&
+                             nack.from_seq() <= nack.to_seq() &&
+                             nack.to_seq() < kMaxSeq;
+    if (well_formed && nack.responder_id() == options_.id) {
       AnswerNack(nack, envelope.sender().id(), now);
     }
   }
@@ -470,9 +477,11 @@ void Node::AnswerNack(const v1::Nack& nack, const std::string& requester,
              it != streams_.end()) {
     ring = &it->second->ring();
   }
-  const uint64_t to = std::min(nack.to_seq(), nack.from_seq() +
-                                                  options_.streams
-                                                      .max_nack_range - 1);
+  uint64_t to = std::min(
+      nack.to_seq(), nack.from_seq() + options_.streams.max_nack_range - 1);
+  if (ring == &outgoing_.ring()) {
+    to = std::min(to, outgoing_.published_seq());
+  }
   std::vector<const StoredInvalidation*> held;
   if (ring != nullptr) held = ring->Range(nack.from_seq(), to);
 
@@ -482,7 +491,9 @@ void Node::AnswerNack(const v1::Nack& nack, const std::string& requester,
   uint64_t next = nack.from_seq();
   v1::Envelope batch_envelope;
   v1::InvalidationBatch* batch = nullptr;
+  const bool is_origin = ring == &outgoing_.ring();
   auto send_gone = [&](uint64_t gone_from, uint64_t gone_to) {
+    if (!is_origin) return;
     v1::Envelope envelope = NewEnvelope();
     v1::Gone* gone = envelope.mutable_gone();
     gone->set_origin_id(nack.origin_id());
@@ -520,15 +531,23 @@ void Node::AnswerNack(const v1::Nack& nack, const std::string& requester,
     next = entry->seq + 1;
   }
   finish_batch();
-  if (next <= to && ring == &outgoing_.ring()) send_gone(next, to);
+  if (next <= to) send_gone(next, to);
 }
 
 void Node::HandleGone(const v1::Envelope& envelope, absl::Time now) {
   const v1::Gone& gone = envelope.gone();
+  // Only an origin says Gone, and only about what it has published.
+  if (envelope.sender().id() != gone.origin_id() ||
+      envelope.sender().instance_id() != gone.origin_instance()) {
+    return;
+  }
   auto it = streams_.find({gone.origin_id(), gone.origin_instance()});
   if (it == streams_.end()) return;
   IncomingStream& stream = *it->second;
-  if (stream.contiguous() >= gone.to_seq()) return;
+  if (stream.contiguous() >= gone.to_seq() ||
+      gone.to_seq() > stream.known_max()) {
+    return;
+  }
   std::vector<AppDelivery> flushed;
   stream.FlushThrough(
       gone.to_seq(),

@@ -21,7 +21,6 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "absl/types/span.h"
 #include "core/failure_detector.h"
 #include "core/membership.h"
 #include "core/streams.h"
@@ -67,9 +66,6 @@ struct Outputs {
 
 struct NodeStats {
   uint64_t invalidations_published = 0;
-  uint64_t invalidations_delivered = 0;
-  uint64_t invalidations_recovered = 0;
-  uint64_t flushes = 0;
   uint64_t nacks_sent = 0;
   uint64_t retransmissions_sent = 0;
   uint64_t gones_sent = 0;

@@ -197,10 +197,16 @@ void IncomingStream::NoteProgress(absl::Time now) {
   }
 }
 
+uint64_t IncomingStream::GapEnd() const {
+  return pending_.empty() ? known_max_ : pending_.begin()->first - 1;
+}
+
 std::pair<uint64_t, uint64_t> IncomingStream::MissingRange() const {
   const uint64_t first = contiguous_ + 1;
-  uint64_t last = pending_.empty() ? known_max_ : pending_.begin()->first - 1;
-  last = std::min(last, first + options_.max_nack_range - 1);
+  const uint64_t last = GapEnd();
+  if (last - first >= options_.max_nack_range) {
+    return {first, first + options_.max_nack_range - 1};
+  }
   return {first, last};
 }
 

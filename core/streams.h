@@ -135,8 +135,10 @@ class IncomingStream {
                     std::vector<AppDelivery>* out);
 
   bool HasGap() const { return contiguous_ < known_max_; }
-  // The first range to ask for: [first, last].
+  // The first range to ask for: [first, last], at most max_nack_range long.
   std::pair<uint64_t, uint64_t> MissingRange() const;
+  // The last sequence number of the first gap (what giving up must flush).
+  uint64_t GapEnd() const;
   // Recovery bookkeeping, driven by the node.
   absl::Time gap_since() const { return gap_since_; }
   absl::Time last_nack() const { return last_nack_; }

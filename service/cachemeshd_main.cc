@@ -6,7 +6,9 @@
 // sigwait() on a thread of their own, which only pokes the event loop.
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,27 +41,28 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitBadConfig = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitFailed = 3;
 
 int RunCheckConfig(const Config& config) {
   std::fputs(FormatConfig(config).c_str(), stdout);
   return kExitOk;
 }
 
-constexpr int kExitFailed = 3;
-
-// Forwards stop and reload signals to `daemon` for the life of the process.
-void ForwardSignals(const sigset_t& signals, Daemon& daemon) {
-  std::thread([signals, &daemon] {
-    for (;;) {
-      int signal = 0;
-      if (sigwait(&signals, &signal) != 0) continue;
+// Forwards stop and reload signals to `daemon` until `done` is set. The
+// caller joins the thread before `daemon` goes away.
+std::thread ForwardSignals(const sigset_t& signals, Daemon& daemon,
+                           const std::atomic<bool>& done) {
+  return std::thread([signals, &daemon, &done] {
+    const timespec poll_interval = {0, 100 * 1000 * 1000};
+    while (!done) {
+      const int signal = sigtimedwait(&signals, nullptr, &poll_interval);
       if (signal == SIGHUP) {
         daemon.RequestReload();
-      } else {
+      } else if (signal > 0) {
         daemon.RequestStop();
       }
     }
-  }).detach();
+  });
 }
 
 int RunDaemon(const Config& config) {
@@ -84,8 +87,12 @@ int RunDaemon(const Config& config) {
     logger.Warning(absl::StrCat("test-only: dropping envelopes from ", deaf_to));
     (*daemon)->DropEnvelopesFromForTesting(deaf_to);
   }
-  ForwardSignals(signals, **daemon);
-  if (absl::Status run = (*daemon)->Run(); !run.ok()) {
+  std::atomic<bool> done{false};
+  std::thread forwarder = ForwardSignals(signals, **daemon, done);
+  const absl::Status run = (*daemon)->Run();
+  done = true;
+  forwarder.join();
+  if (!run.ok()) {
     logger.Error(absl::StrCat("event loop failed: ", run.message()));
     return kExitFailed;
   }

@@ -335,13 +335,15 @@ void Daemon::Reload(absl::Time now) {
   node_->SetSeeds(PeerEndpoints(config_), now);
   logger_.Info(absl::StrCat("SIGHUP: peers now ",
                             absl::StrJoin(PeerEndpoints(config_), ", ")));
+  absl::flat_hash_map<std::string, std::string> running;
+  for (const Setting& setting : config_.settings) {
+    running[setting.key] = setting.value;
+  }
   std::vector<std::string> unapplied;
-  for (size_t i = 0; i < reloaded->settings.size(); ++i) {
-    const Setting& setting = reloaded->settings[i];
-    if (i < config_.settings.size() &&
-        config_.settings[i].key == setting.key &&
-        config_.settings[i].value != setting.value &&
-        !absl::StartsWith(setting.key, "cluster.")) {
+  for (const Setting& setting : reloaded->settings) {
+    auto it = running.find(setting.key);
+    if (!absl::StartsWith(setting.key, "cluster.") &&
+        (it == running.end() || it->second != setting.value)) {
       unapplied.push_back(setting.key);
     }
   }

@@ -75,6 +75,19 @@ TEST_F(MembershipTest, NewInstanceReplacesDeadOrLeftAtOnce) {
   EXPECT_EQ(StateOf("a"), v1::ALIVE);
 }
 
+TEST_F(MembershipTest, RestartOnAnotherEndpointIsReportedWithTheOldOne) {
+  table_.OnDirect(Identity("a", 1, 1), true, kStart);
+  table_.TakeChanges();
+  v1::NodeIdentity moved = Identity("a", 1, 2);
+  moved.set_endpoint("mem://a-moved");
+  table_.OnDirect(moved, true, kStart);
+  std::vector<MembershipChange> changes = table_.TakeChanges();
+  ASSERT_EQ(changes.size(), 1u);  // ALIVE to ALIVE, but a new instance.
+  EXPECT_EQ(changes[0].instance_id, 2u);
+  EXPECT_EQ(changes[0].endpoint, "mem://a-moved");
+  EXPECT_EQ(changes[0].previous_endpoint, "mem://a");
+}
+
 TEST_F(MembershipTest, HearsayNeverResurrectsAnUnknownDeadMember) {
   table_.OnDigest("b", Digest("ghost", v1::DEAD, 1, 1), kStart);
   EXPECT_EQ(table_.Find("ghost"), nullptr);

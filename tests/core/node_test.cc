@@ -325,6 +325,69 @@ TEST(NodeTest, LeaveFlushesThePendingBatchFirst) {
   EXPECT_FALSE(cluster.node(0).Publish({Update("x")}, cluster.now()).ok());
 }
 
+// An envelope from member `from` of `cluster`, as the mesh would carry it.
+v1::Envelope From(MiniCluster& cluster, int from) {
+  v1::Envelope envelope;
+  envelope.set_cluster(cluster.node(from).options().cluster);
+  v1::NodeIdentity* sender = envelope.mutable_sender();
+  sender->set_id(MiniCluster::Id(from));
+  sender->set_endpoint(MiniCluster::Endpoint(from));
+  sender->set_instance_id(cluster.node(from).options().instance_id);
+  sender->set_incarnation(1);
+  return envelope;
+}
+
+TEST(NodeTest, BatchNumberedBeyondAnyStreamOpensNoGap) {
+  MiniCluster cluster(2, NodeOptions());
+  cluster.Run(absl::Seconds(3));  // Past the join window.
+  v1::Envelope bogus = From(cluster, 0);
+  bogus.mutable_batch()->set_first_seq(~uint64_t{0});
+  *bogus.mutable_batch()->add_invalidations() = Update("x");
+  cluster.node(1).OnEnvelope(bogus, cluster.now());
+  Publish(cluster, 0, {"real"});
+  cluster.Run(absl::Seconds(3));
+  EXPECT_THAT(DeliveredKeys(cluster, 1), ElementsAre("real"));
+  EXPECT_EQ(Flushes(cluster, 1), 0);
+  EXPECT_EQ(cluster.node(1).stats().nacks_sent, 0u);
+}
+
+TEST(NodeTest, GoneCountsOnlyFromTheOriginAndWithinWhatItAnnounced) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(3));
+  Publish(cluster, 0, {"a"});
+  cluster.Run(absl::Milliseconds(100));
+  auto gone_from = [&](int sender, uint64_t to) {
+    v1::Envelope envelope = From(cluster, sender);
+    v1::Gone* gone = envelope.mutable_gone();
+    gone->set_origin_id(MiniCluster::Id(0));
+    gone->set_origin_instance(cluster.node(0).options().instance_id);
+    gone->set_from_seq(2);
+    gone->set_to_seq(to);
+    cluster.node(2).OnEnvelope(envelope, cluster.now());
+  };
+  gone_from(1, 2);        // Not the origin.
+  gone_from(0, 1000000);  // Beyond what n0 announced: would skip its future.
+  cluster.Pump();
+  Publish(cluster, 0, {"b"});
+  cluster.Run(absl::Milliseconds(100));
+  EXPECT_THAT(DeliveredKeys(cluster, 2), ElementsAre("a", "b"));
+  EXPECT_EQ(Flushes(cluster, 2), 0);
+}
+
+TEST(NodeTest, LargeOrphanedGapIsOneFlush) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(3));
+  // n1 hears that n0 published 10000 it never got, then n0 dies.
+  v1::Envelope heartbeat = From(cluster, 0);
+  heartbeat.mutable_heartbeat()->set_published_seq(10000);
+  cluster.node(1).OnEnvelope(heartbeat, cluster.now());
+  cluster.Crash(0);
+  cluster.Run(absl::Seconds(5));
+  ASSERT_EQ(Flushes(cluster, 1), 1);
+  EXPECT_EQ(cluster.deliveries(1)[0].flushed_from, 1u);
+  EXPECT_EQ(cluster.deliveries(1)[0].flushed_to, 10000u);
+}
+
 TEST(NodeTest, OtherClustersAreIgnored) {
   MiniCluster cluster(2, NodeOptions());
   v1::Envelope stranger;
