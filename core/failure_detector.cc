@@ -14,12 +14,25 @@ double PhiOfStandardScore(double y) {
   return -std::log10(1.0 - 1.0 / (1.0 + e));
 }
 
+// The standard score at which PhiOfStandardScore reaches `phi`. Phi grows
+// with the score, so bisection finds it.
+double StandardScoreForPhi(double phi) {
+  double low = -10, high = 100;
+  for (int i = 0; i < 60; ++i) {
+    const double middle = (low + high) / 2;
+    (PhiOfStandardScore(middle) < phi ? low : high) = middle;
+  }
+  return high;
+}
+
 }  // namespace
 
 PhiAccrualDetector::PhiAccrualDetector(const FailureDetectorOptions& options,
                                        absl::Duration expected_interval,
                                        absl::Time now)
-    : options_(options), last_arrival_(now) {
+    : options_(options),
+      threshold_score_(StandardScoreForPhi(options.phi_threshold)),
+      last_arrival_(now) {
   // Two synthetic samples at +-25% give a sane mean and spread to start.
   const double interval = absl::ToDoubleMilliseconds(expected_interval);
   for (double sample : {interval * 0.75, interval * 1.25}) {
@@ -61,32 +74,20 @@ double PhiAccrualDetector::StddevMillis() const {
 }
 
 double PhiAccrualDetector::Phi(absl::Time now, double time_scale) const {
-  return PhiOfSilence(absl::ToDoubleMilliseconds(now - last_arrival_),
-                      time_scale);
-}
-
-double PhiAccrualDetector::PhiOfSilence(double silence_ms,
-                                        double time_scale) const {
-  const double mean =
-      (MeanMillis() + absl::ToDoubleMilliseconds(options_.acceptable_pause)) *
-      time_scale;
-  const double stddev = StddevMillis() * time_scale;
-  return PhiOfStandardScore((silence_ms - mean) / stddev);
+  const double silence = absl::ToDoubleMilliseconds(now - last_arrival_);
+  return PhiOfStandardScore((silence - ScaledMeanMillis(time_scale)) /
+                            (StddevMillis() * time_scale));
 }
 
 absl::Duration PhiAccrualDetector::SuspectAfter(double time_scale) const {
-  // Phi grows with the silence: bisect for the threshold crossing.
-  double low = 0, high = 1000;
-  while (PhiOfSilence(high, time_scale) < options_.phi_threshold &&
-         high < 1e9) {
-    high *= 2;
-  }
-  for (int i = 0; i < 30; ++i) {
-    const double middle = (low + high) / 2;
-    (PhiOfSilence(middle, time_scale) < options_.phi_threshold ? low : high) =
-        middle;
-  }
-  return absl::Milliseconds(high);
+  return absl::Milliseconds(ScaledMeanMillis(time_scale) +
+                            threshold_score_ * StddevMillis() * time_scale);
+}
+
+double PhiAccrualDetector::ScaledMeanMillis(double time_scale) const {
+  return (MeanMillis() +
+          absl::ToDoubleMilliseconds(options_.acceptable_pause)) *
+         time_scale;
 }
 
 }  // namespace cachemesh

@@ -44,11 +44,15 @@ class PhiAccrualDetector {
   absl::Time last_arrival() const { return last_arrival_; }
 
  private:
-  double PhiOfSilence(double silence_ms, double time_scale) const;
   double MeanMillis() const;
+  // The mean inter-arrival time stretched by the acceptable pause, scaled.
+  double ScaledMeanMillis(double time_scale) const;
   double StddevMillis() const;
 
   FailureDetectorOptions options_;
+  // Phi depends on the silence only through its standard score: the score
+  // at which phi reaches the threshold, found once.
+  double threshold_score_;
   absl::Time last_arrival_;
   std::deque<double> intervals_ms_;
   double sum_ = 0;

@@ -10,10 +10,6 @@
 namespace cachemesh {
 namespace {
 
-bool IsGone(v1::MemberState state) {
-  return state == v1::DEAD || state == v1::LEFT;
-}
-
 // Whether `digest` (same instance) overrides what we hold about `member`.
 bool Overrides(const v1::MemberDigest& digest, const Member& member) {
   const uint64_t incoming = digest.incarnation();

@@ -24,6 +24,11 @@
 
 namespace cachemesh {
 
+// DEAD or LEFT: the member's process is no longer in the cluster.
+inline bool IsGone(v1::MemberState state) {
+  return state == v1::DEAD || state == v1::LEFT;
+}
+
 struct SuspicionOptions {
   // Suspicion timeout once `confirmations` other members agree.
   absl::Duration min = absl::Milliseconds(150);

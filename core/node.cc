@@ -9,10 +9,6 @@
 namespace cachemesh {
 namespace {
 
-bool IsGone(v1::MemberState state) {
-  return state == v1::DEAD || state == v1::LEFT;
-}
-
 // splitmix64: a tiny, seedable generator; quality is ample for jitter.
 uint64_t NextRandom(uint64_t& state) {
   uint64_t z = (state += 0x9e3779b97f4a7c15ULL);

@@ -65,7 +65,8 @@ absl::StatusOr<DaemonMetrics> DaemonMetrics::Register(
              "Invalidations delivered only after a NACK and retransmission."),
          m.invalidations_recovered);
   r.Take(registry.AddCounter("cachemesh_flushes_total",
-                             "FLUSH events delivered to the local app."),
+                             "FLUSH events for invalidations that could not "
+                             "be recovered (the startup FLUSH not counted)."),
          m.flushes);
   r.Take(registry.AddCounter("cachemesh_nacks_sent_total",
                              "Missing ranges this node asked to be resent."),

@@ -46,6 +46,19 @@ TEST(FailureDetectorTest, ToleratesTheAcceptablePauseWithMargin) {
             FailureDetectorOptions().phi_threshold);
 }
 
+TEST(FailureDetectorTest, SuspectAfterIsWherePhiReachesTheThreshold) {
+  absl::Time now = absl::UnixEpoch();
+  PhiAccrualDetector detector = RegularDetector(&now);
+  const double threshold = FailureDetectorOptions().phi_threshold;
+  for (double scale : {1.0, 3.0}) {
+    const absl::Duration after = detector.SuspectAfter(scale);
+    EXPECT_NEAR(detector.Phi(now + after, scale), threshold, 0.01) << scale;
+    EXPECT_LT(detector.Phi(now + after - absl::Milliseconds(5), scale),
+              threshold)
+        << scale;
+  }
+}
+
 TEST(FailureDetectorTest, TimeScaleWidensTheThreshold) {
   absl::Time now = absl::UnixEpoch();
   PhiAccrualDetector detector = RegularDetector(&now);

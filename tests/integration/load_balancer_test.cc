@@ -33,6 +33,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/test_cluster.h"
 
 namespace cachemesh::testing {
 namespace {
@@ -214,44 +215,25 @@ class LoadBalancerTest : public ::testing::Test {
         << "haproxy is not installed (searched PATH and "
         << absl::StrJoin(kSbinDirs, ", ")
         << "): run tools/setup.sh, which installs Debian's haproxy";
-    StartDaemons();
+    std::string why;
+    ASSERT_TRUE(cluster_.Start(kNodes, nullptr, &why)) << why;
     for (int i = 0; i < kNodes; ++i) {
       apps_.push_back(std::make_unique<NamedApp>(AppName(i)));
     }
     ASSERT_TRUE(WaitUntil(
         [&] {
-          for (const auto& daemon : daemons_) {
-            if (daemon->HealthStatus() != 200) return false;
+          for (int i = 0; i < kNodes; ++i) {
+            if (cluster_.node(i).HealthStatus() != 200) return false;
           }
           return true;
         },
         absl::Seconds(10)))
         << "the daemons did not all become healthy\n"
-        << Logs();
+        << cluster_.Logs();
     StartHaproxy();
   }
 
   static std::string AppName(int i) { return absl::StrCat("app", i); }
-
-  // Three daemons, each configured with the other two as peers.
-  void StartDaemons() {
-    std::vector<int> cache_ports;
-    for (int i = 0; i < kNodes; ++i) cache_ports.push_back(PickFreePort());
-    for (int i = 0; i < kNodes; ++i) {
-      DaemonSpec spec;
-      spec.id = absl::StrCat("n", i);
-      spec.cache_port = cache_ports[i];
-      spec.http_port = PickFreePort();
-      spec.cluster = absl::StrCat("lb-", getpid());
-      for (int j = 0; j < kNodes; ++j) {
-        if (j != i) {
-          spec.members.push_back(absl::StrCat("127.0.0.1:", cache_ports[j]));
-        }
-      }
-      daemons_.push_back(std::make_unique<DaemonProcess>(spec));
-      daemons_.back()->Start();
-    }
-  }
 
   void StartHaproxy() {
     frontend_port_ = PickFreePort();
@@ -259,7 +241,7 @@ class LoadBalancerTest : public ::testing::Test {
     std::vector<int> app_ports, health_ports;
     for (int i = 0; i < kNodes; ++i) {
       app_ports.push_back(apps_[i]->port());
-      health_ports.push_back(daemons_[i]->spec().http_port);
+      health_ports.push_back(cluster_.node(i).spec().http_port);
     }
     haproxy_ = std::make_unique<HaproxyProcess>(
         haproxy_binary_,
@@ -364,14 +346,6 @@ class LoadBalancerTest : public ::testing::Test {
               << absl::FormatDuration(took) << " after " << after << "\n";
   }
 
-  std::string Logs() const {
-    std::string logs;
-    for (const auto& daemon : daemons_) {
-      absl::StrAppend(&logs, "---- ", daemon->spec().id, "\n", daemon->log());
-    }
-    return logs;
-  }
-
   std::string Diagnostics() const {
     std::string text = "haproxy servers:";
     for (const auto& [name, server] : ServerStats()) {
@@ -379,18 +353,19 @@ class LoadBalancerTest : public ::testing::Test {
                       " (health ", Field(server, "check_health"), ")");
     }
     absl::StrAppend(&text, "\n");
-    for (const auto& daemon : daemons_) {
+    for (int i = 0; i < kNodes; ++i) {
+      const DaemonProcess& daemon = cluster_.node(i);
       absl::StrAppend(
-          &text, daemon->spec().id, " /health: ",
-          daemon->running() ? daemon->Get("/health").body : "(killed)", "\n");
+          &text, daemon.spec().id, " /health: ",
+          daemon.running() ? daemon.Get("/health").body : "(killed)", "\n");
     }
     absl::StrAppend(&text, "---- haproxy config\n", haproxy_->config(),
-                    "---- haproxy log\n", haproxy_->log(), Logs());
+                    "---- haproxy log\n", haproxy_->log(), cluster_.Logs());
     return text;
   }
 
   std::string haproxy_binary_;
-  std::vector<std::unique_ptr<DaemonProcess>> daemons_;
+  TestCluster cluster_;
   std::vector<std::unique_ptr<NamedApp>> apps_;
   std::unique_ptr<HaproxyProcess> haproxy_;
   int frontend_port_ = 0;
@@ -402,17 +377,17 @@ TEST_F(LoadBalancerTest, HealthDecidesWhichAppsHaproxySendsTrafficTo) {
   ASSERT_TRUE(WaitUntil([&] { return AllServersSteady(); }, kReactionDeadline))
       << Diagnostics();
 
-  const DaemonProcess::Reply drained = daemons_[1]->Post("/v1/drain", "");
+  const DaemonProcess::Reply drained = cluster_.node(1).Post("/v1/drain", "");
   ASSERT_EQ(drained.status, 200) << drained.body;
   ASSERT_NO_FATAL_FAILURE(
       ExpectRotation({"app0", "app2"}, "POST /v1/drain on n1"));
 
   // The app stays up: only its node's cachemesh HTTP port stops answering.
-  ASSERT_TRUE(daemons_[2]->Signal(SIGKILL).has_value());
+  ASSERT_TRUE(cluster_.node(2).Signal(SIGKILL).has_value());
   ASSERT_NO_FATAL_FAILURE(
       ExpectRotation({"app0"}, "kill -9 of n2's cachemeshd"));
 
-  const DaemonProcess::Reply undrained = daemons_[1]->Delete("/v1/drain");
+  const DaemonProcess::Reply undrained = cluster_.node(1).Delete("/v1/drain");
   ASSERT_EQ(undrained.status, 200) << undrained.body;
   ASSERT_NO_FATAL_FAILURE(
       ExpectRotation({"app0", "app1"}, "DELETE /v1/drain on n1"));

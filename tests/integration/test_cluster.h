@@ -26,6 +26,7 @@ class TestCluster {
   bool Start(int size, const Customize& customize, std::string* why);
 
   DaemonProcess& node(int i) { return *nodes_[i]; }
+  const DaemonProcess& node(int i) const { return *nodes_[i]; }
   int size() const { return nodes_.size(); }
 
   // Every running node sees every node as `state` (itself ALIVE).
