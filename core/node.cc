@@ -63,14 +63,17 @@ v1::Envelope Node::NewEnvelope() const {
 }
 
 void Node::Broadcast(v1::Envelope envelope) {
-  outputs_.broadcasts.push_back(std::move(envelope));
+  outputs_.broadcasts.push_back(
+      std::make_shared<const v1::Envelope>(std::move(envelope)));
 }
 
 // ---------------------------------------------------------------------------
 // Inputs.
 // ---------------------------------------------------------------------------
 
-void Node::OnEnvelope(const v1::Envelope& envelope, absl::Time now) {
+void Node::OnEnvelope(std::shared_ptr<const v1::Envelope> shared,
+                      absl::Time now) {
+  const v1::Envelope& envelope = *shared;
   if (left_ || envelope.cluster() != options_.cluster) return;
   const v1::NodeIdentity& sender = envelope.sender();
   if (sender.id() == options_.id || sender.id().empty()) return;
@@ -82,7 +85,7 @@ void Node::OnEnvelope(const v1::Envelope& envelope, absl::Time now) {
       HandleHeartbeat(envelope, *member, now);
       break;
     case v1::Envelope::kBatch:
-      HandleBatch(envelope, now);
+      HandleBatch(shared, now);
       break;
     case v1::Envelope::kLeave:
       HandleLeave(envelope, now);
@@ -249,8 +252,7 @@ void Node::HandleHeartbeat(const v1::Envelope& envelope,
   for (const v1::StreamProgress& progress : heartbeat.progress()) {
     if (progress.origin_id() == options_.id) continue;
     const Member* member = members_.Find(progress.origin_id());
-    if (member != nullptr &&
-        progress.origin_instance() < member->instance_id &&
+    if (member != nullptr && progress.origin_instance() < member->instance_id &&
         streams_.count({progress.origin_id(), progress.origin_instance()}) ==
             0) {
       continue;  // News of a stream that ended before we knew its origin.
@@ -283,8 +285,8 @@ void Node::Refute(uint64_t seen_incarnation, absl::Time now) {
 void Node::HandleLeave(const v1::Envelope& envelope, absl::Time now) {
   members_.OnLeave(envelope.sender(), now);
   const uint64_t published = envelope.leave().published_seq();
-  StreamFor(envelope.sender().id(), envelope.sender().instance_id(),
-            published, now)
+  StreamFor(envelope.sender().id(), envelope.sender().instance_id(), published,
+            now)
       .OnOriginAnnounced(published, now);
 }
 
@@ -326,16 +328,15 @@ void Node::MarkProgressUrgent(const std::string& origin_id) {
 }
 
 void Node::FlushBatch(absl::Time now) {
-  for (v1::InvalidationBatch& batch : outgoing_.TakeBatches(now)) {
-    v1::Envelope envelope = NewEnvelope();
-    *envelope.mutable_batch() = std::move(batch);
-    Broadcast(std::move(envelope));
+  for (std::shared_ptr<const v1::Envelope>& envelope :
+       outgoing_.TakeBatches(NewEnvelope(), now)) {
+    outputs_.broadcasts.push_back(std::move(envelope));
   }
 }
 
 IncomingStream& Node::StreamFor(const std::string& origin_id,
-                                uint64_t origin_instance,
-                                uint64_t current_seq, absl::Time now) {
+                                uint64_t origin_instance, uint64_t current_seq,
+                                absl::Time now) {
   StreamId key(origin_id, origin_instance);
   auto it = streams_.find(key);
   if (it != streams_.end()) return *it->second;
@@ -343,17 +344,18 @@ IncomingStream& Node::StreamFor(const std::string& origin_id,
   // current position. Later, a stream we have not seen is new (a restart or
   // a joiner), and all of it is owed to our app.
   const bool joining = now - started_at_ < options_.join_window;
-  auto stream = std::make_unique<IncomingStream>(
-      origin_id, origin_instance, joining ? current_seq : 0,
-      options_.streams, now);
+  auto stream = std::make_unique<IncomingStream>(origin_id, origin_instance,
+                                                 joining ? current_seq : 0,
+                                                 options_.streams, now);
   return *streams_.emplace(std::move(key), std::move(stream)).first->second;
 }
 
-void Node::HandleBatch(const v1::Envelope& envelope, absl::Time now) {
+void Node::HandleBatch(const std::shared_ptr<const v1::Envelope>& shared,
+                       absl::Time now) {
+  const v1::Envelope& envelope = *shared;
   const v1::InvalidationBatch& batch = envelope.batch();
-  const std::string& origin_id = batch.origin_id().empty()
-                                     ? envelope.sender().id()
-                                     : batch.origin_id();
+  const std::string& origin_id =
+      batch.origin_id().empty() ? envelope.sender().id() : batch.origin_id();
   const uint64_t origin_instance = batch.origin_instance() == 0
                                        ? envelope.sender().instance_id()
                                        : batch.origin_instance();
@@ -365,15 +367,8 @@ void Node::HandleBatch(const v1::Envelope& envelope, absl::Time now) {
   IncomingStream& stream =
       StreamFor(origin_id, origin_instance,
                 batch.first_seq() > 0 ? batch.first_seq() - 1 : 0, now);
-  std::vector<AppDelivery> deliveries;
-  stream.OnBatch(batch, batch.retransmission(), now, &deliveries);
-  Deliver(std::move(deliveries));
-}
-
-void Node::Deliver(std::vector<AppDelivery> deliveries) {
-  for (AppDelivery& delivery : deliveries) {
-    outputs_.deliveries.push_back(std::move(delivery));
-  }
+  stream.OnBatch(std::shared_ptr<const v1::InvalidationBatch>(shared, &batch),
+                 batch.retransmission(), now, &outputs_.deliveries);
 }
 
 std::string Node::ChooseResponder(const IncomingStream& stream,
@@ -421,14 +416,13 @@ void Node::RunRecovery(absl::Time now) {
       continue;
     }
     const auto [from, to] = stream.MissingRange();
-    std::vector<AppDelivery> flushed;
     if (stream.nack_attempts() >= options_.streams.nack_attempts) {
       stream.FlushThrough(
           stream.GapEnd(),
           absl::StrFormat("no answer to %d loss reports for %s seq %d..%d",
                           stream.nack_attempts(), stream.origin_id(), from,
                           stream.GapEnd()),
-          now, &flushed);
+          now, &outputs_.deliveries);
     } else if (std::string responder = ChooseResponder(stream, from, now);
                !responder.empty()) {
       v1::Nack* nack = loss_report->add_nacks();
@@ -444,9 +438,8 @@ void Node::RunRecovery(absl::Time now) {
           stream.GapEnd(),
           absl::StrFormat("no live member holds %s seq %d..%d",
                           stream.origin_id(), from, stream.GapEnd()),
-          now, &flushed);
+          now, &outputs_.deliveries);
     }
-    Deliver(std::move(flushed));
   }
   if (loss_report->nacks_size() > 0) Broadcast(std::move(report));
 }
@@ -473,8 +466,8 @@ void Node::AnswerNack(const v1::Nack& nack, const std::string& requester,
              it != streams_.end()) {
     ring = &it->second->ring();
   }
-  uint64_t to = std::min(
-      nack.to_seq(), nack.from_seq() + options_.streams.max_nack_range - 1);
+  uint64_t to = std::min(nack.to_seq(),
+                         nack.from_seq() + options_.streams.max_nack_range - 1);
   if (ring == &outgoing_.ring()) {
     to = std::min(to, outgoing_.published_seq());
   }
@@ -519,8 +512,7 @@ void Node::AnswerNack(const v1::Nack& nack, const std::string& requester,
       batch->set_origin_id(nack.origin_id());
       batch->set_origin_instance(nack.origin_instance());
       batch->set_first_seq(entry->seq);
-      batch->set_published_unix_micros(
-          absl::ToUnixMicros(entry->published_at));
+      batch->set_published_unix_micros(absl::ToUnixMicros(entry->published_at));
       batch->set_retransmission(true);
     }
     *batch->add_invalidations() = *entry->invalidation;
@@ -544,14 +536,11 @@ void Node::HandleGone(const v1::Envelope& envelope, absl::Time now) {
       gone.to_seq() > stream.known_max()) {
     return;
   }
-  std::vector<AppDelivery> flushed;
-  stream.FlushThrough(
-      gone.to_seq(),
-      absl::StrFormat("%s no longer holds %s seq %d..%d",
-                      envelope.sender().id(), gone.origin_id(),
-                      gone.from_seq(), gone.to_seq()),
-      now, &flushed);
-  Deliver(std::move(flushed));
+  stream.FlushThrough(gone.to_seq(),
+                      absl::StrFormat("%s no longer holds %s seq %d..%d",
+                                      envelope.sender().id(), gone.origin_id(),
+                                      gone.from_seq(), gone.to_seq()),
+                      now, &outputs_.deliveries);
 }
 
 void Node::ReapStreams(absl::Time now) {
@@ -603,7 +592,8 @@ bool Node::Synced(absl::Time now) const {
   if (now - started_at_ >= options_.startup_sync_timeout) return true;
   if (!received_full_digest_) return false;
   for (const auto& [id, member] : members_.members()) {
-    if (member.state == v1::ALIVE && member.last_heard == absl::InfinitePast()) {
+    if (member.state == v1::ALIVE &&
+        member.last_heard == absl::InfinitePast()) {
       return false;
     }
   }

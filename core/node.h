@@ -57,7 +57,8 @@ struct NodeOptions {
 
 // What a Node asks its driver to do. TakeOutputs() empties it.
 struct Outputs {
-  std::vector<v1::Envelope> broadcasts;
+  // Shared and immutable: a driver may hand one envelope to many nodes.
+  std::vector<std::shared_ptr<const v1::Envelope>> broadcasts;
   std::vector<std::string> connect;
   std::vector<std::string> disconnect;
   std::vector<AppDelivery> deliveries;
@@ -82,8 +83,9 @@ class Node {
 
   // Connects to the seeds and announces this node. Call once, first.
   void Start(absl::Time now);
-  // A message from the mesh (including retransmissions of others).
-  void OnEnvelope(const v1::Envelope& envelope, absl::Time now);
+  // A message from the mesh (including retransmissions of others). The node
+  // keeps a share of a batch's envelope while it holds its invalidations.
+  void OnEnvelope(std::shared_ptr<const v1::Envelope> envelope, absl::Time now);
   // The transport saw a peer subscribe to us from `endpoint`.
   void OnAnnouncedEndpoint(const std::string& endpoint, absl::Time now);
   // Timers: heartbeats, batch flushes, failure detection, recovery, reaping.
@@ -119,17 +121,17 @@ class Node {
   void FlushBatch(absl::Time now);
   void HandleHeartbeat(const v1::Envelope& envelope,
                        const Member& sender_member, absl::Time now);
-  void HandleBatch(const v1::Envelope& envelope, absl::Time now);
+  void HandleBatch(const std::shared_ptr<const v1::Envelope>& shared,
+                   absl::Time now);
   void HandleLeave(const v1::Envelope& envelope, absl::Time now);
   void HandleLossReport(const v1::Envelope& envelope, absl::Time now);
   void HandleGone(const v1::Envelope& envelope, absl::Time now);
-  void ApplyDigest(const std::string& sender_id,
-                   const v1::MemberDigest& digest, absl::Time now);
+  void ApplyDigest(const std::string& sender_id, const v1::MemberDigest& digest,
+                   absl::Time now);
   void Refute(uint64_t seen_incarnation, absl::Time now);
   void ObserveTickLateness(absl::Time now);
   void RunRecovery(absl::Time now);
   void ApplyMembershipEffects(absl::Time now);
-  void Deliver(std::vector<AppDelivery> deliveries);
   // The stream of an origin instance, created on first sight; `current_seq`
   // is where the sighting says the origin is.
   IncomingStream& StreamFor(const std::string& origin_id,

@@ -59,22 +59,31 @@ absl::Time OutgoingStream::FlushDeadline() const {
   return Full() ? pending_since_ : pending_since_ + options_.batch_max_delay;
 }
 
-std::vector<v1::InvalidationBatch> OutgoingStream::TakeBatches(absl::Time now) {
-  std::vector<v1::InvalidationBatch> batches;
-  for (size_t i = 0; i < pending_.size(); ++i) {
-    if (i % options_.batch_max_size == 0) {
-      batches.emplace_back();
-      batches.back().set_first_seq(published_seq_ + 1);
-      batches.back().set_published_unix_micros(absl::ToUnixMicros(now));
+std::vector<std::shared_ptr<const v1::Envelope>> OutgoingStream::TakeBatches(
+    const v1::Envelope& header, absl::Time now) {
+  std::vector<std::shared_ptr<const v1::Envelope>> envelopes;
+  for (size_t first = 0; first < pending_.size();
+       first += options_.batch_max_size) {
+    const size_t end =
+        std::min(pending_.size(), first + options_.batch_max_size);
+    auto envelope = std::make_shared<v1::Envelope>(header);
+    v1::InvalidationBatch& batch = *envelope->mutable_batch();
+    batch.set_first_seq(published_seq_ + 1);
+    batch.set_published_unix_micros(absl::ToUnixMicros(now));
+    batch.mutable_invalidations()->Reserve(static_cast<int>(end - first));
+    for (size_t i = first; i < end; ++i) {
+      *batch.add_invalidations() = std::move(pending_[i]);
     }
-    ++published_seq_;
-    auto shared =
-        std::make_shared<const v1::Invalidation>(std::move(pending_[i]));
-    *batches.back().add_invalidations() = *shared;
-    ring_.Push({published_seq_, std::move(shared), now});
+    for (int i = 0; i < batch.invalidations_size(); ++i) {
+      ring_.Push({++published_seq_,
+                  std::shared_ptr<const v1::Invalidation>(
+                      envelope, &batch.invalidations(i)),
+                  now});
+    }
+    envelopes.push_back(std::move(envelope));
   }
   pending_.clear();
-  return batches;
+  return envelopes;
 }
 
 IncomingStream::IncomingStream(std::string origin_id, uint64_t origin_instance,
@@ -88,34 +97,30 @@ IncomingStream::IncomingStream(std::string origin_id, uint64_t origin_instance,
       ring_(options.recovery_buffer),
       last_activity_(now) {}
 
-void IncomingStream::OnBatch(const v1::InvalidationBatch& batch, bool recovered,
-                             absl::Time now, std::vector<AppDelivery>* out) {
+void IncomingStream::OnBatch(std::shared_ptr<const v1::InvalidationBatch> batch,
+                             bool recovered, absl::Time now,
+                             std::vector<AppDelivery>* out) {
   last_activity_ = now;
   const absl::Time published_at =
-      absl::FromUnixMicros(batch.published_unix_micros());
-  out->reserve(out->size() + batch.invalidations_size());
-  for (int i = 0; i < batch.invalidations_size(); ++i) {
-    const uint64_t seq = batch.first_seq() + i;
+      absl::FromUnixMicros(batch->published_unix_micros());
+  const int size = batch->invalidations_size();
+  out->reserve(out->size() + size);
+  for (int i = 0; i < size; ++i) {
+    const uint64_t seq = batch->first_seq() + i;
     if (seq <= contiguous_ || pending_.count(seq) > 0) continue;
+    // Shares ownership of the whole batch, points at one invalidation.
+    StoredInvalidation stored{seq,
+                              std::shared_ptr<const v1::Invalidation>(
+                                  batch, &batch->invalidations(i)),
+                              published_at};
     if (seq == contiguous_ + 1 && pending_.empty()) {  // The usual case.
-      DeliverNext({seq,
-                   std::make_shared<const v1::Invalidation>(
-                       batch.invalidations(i)),
-                   published_at},
-                  recovered, out);
-      continue;
+      DeliverNext(std::move(stored), recovered, out);
+    } else {
+      pending_.emplace(seq, std::make_pair(std::move(stored), recovered));
     }
-    pending_.emplace(
-        seq, std::make_pair(
-                 StoredInvalidation{seq,
-                                    std::make_shared<const v1::Invalidation>(
-                                        batch.invalidations(i)),
-                                    published_at},
-                 recovered));
   }
-  if (batch.invalidations_size() > 0) {
-    known_max_ = std::max(known_max_,
-                          batch.first_seq() + batch.invalidations_size() - 1);
+  if (size > 0) {
+    known_max_ = std::max(known_max_, batch->first_seq() + size - 1);
   }
   DeliverReady(out);
   NoteProgress(now);

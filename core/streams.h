@@ -96,9 +96,12 @@ class OutgoingStream {
   bool Full() const {
     return static_cast<int>(pending_.size()) >= options_.batch_max_size;
   }
-  // Numbers the pending invalidations, keeps them for retransmission, and
-  // returns them as batches of at most batch_max_size.
-  std::vector<v1::InvalidationBatch> TakeBatches(absl::Time now);
+  // Numbers the pending invalidations into batches of at most
+  // batch_max_size, each in a copy of `header` (an envelope with its cluster
+  // and sender set), and keeps them for retransmission: the ring shares the
+  // envelopes' invalidations rather than copying them.
+  std::vector<std::shared_ptr<const v1::Envelope>> TakeBatches(
+      const v1::Envelope& header, absl::Time now);
   uint64_t published_seq() const { return published_seq_; }
   const RetransmitRing& ring() const { return ring_; }
 
@@ -118,8 +121,10 @@ class IncomingStream {
                  absl::Time now);
 
   // A batch from the origin or a relay. Appends what becomes deliverable.
-  void OnBatch(const v1::InvalidationBatch& batch, bool recovered,
-               absl::Time now, std::vector<AppDelivery>* out);
+  // Kept invalidations point into `batch` (shared, never copied), so a
+  // received batch lives while any of its invalidations is held.
+  void OnBatch(std::shared_ptr<const v1::InvalidationBatch> batch,
+               bool recovered, absl::Time now, std::vector<AppDelivery>* out);
   // Someone says sequence number `seq` exists.
   void OnKnownSeq(uint64_t seq, absl::Time now);
   // The origin itself says it has published up to `seq`.

@@ -122,8 +122,9 @@ absl::StatusOr<std::vector<v1::InvalidationList>> AppServer::Drain() {
   return lists;
 }
 
-absl::Status AppServer::Publish(const v1::AppEvent& event) {
-  const std::string payload = event.SerializeAsString();
+absl::Status AppServer::Publish(const AppEventFrame& frame) {
+  if (frame.empty()) return absl::OkStatus();
+  const std::string& payload = frame.bytes();
   try {
     // A PUB drops for a slow subscriber and never refuses a message.
     const zmq::send_result_t sent =
@@ -131,12 +132,13 @@ absl::Status AppServer::Publish(const v1::AppEvent& event) {
                            zmq::send_flags::dontwait);
     if (!sent) {
       return absl::ResourceExhaustedError(absl::StrCat(
-          "publish on \"", events_endpoint_, "\": PUB refused the event"));
+          "publish on \"", events_endpoint_, "\": PUB refused the events"));
     }
   } catch (const zmq::error_t& error) {
     return internal::ZmqErrorStatus(error, "publish on", events_endpoint_);
   }
-  ++stats_.events_published;
+  stats_.events_published += frame.events();
+  ++stats_.frames_published;
   return absl::OkStatus();
 }
 

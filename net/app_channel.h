@@ -1,11 +1,13 @@
 // The daemon's side of the local app channel (see net/app_endpoint.h): apps
-// PUSH invalidation lists in, the daemon PUBlishes app events out.
+// PUSH invalidation lists in, the daemon PUBlishes app events out, many to a
+// message (net::AppEventFrame).
 //
 // Apps that prefer ZeroMQ to HTTP use it through net::Client. Event delivery
-// is PUB/SUB: an app that falls more than the high-water mark behind loses
-// events, and an app subscribing late misses earlier ones. Publish events
-// with `event_id` rising by exactly one per event, so that clients notice a
-// gap and flush (net::Client does; an event_id of 0 turns its check off).
+// is PUB/SUB: an app that falls more than the high-water mark (counted in
+// messages) behind loses events, and an app subscribing late misses earlier
+// ones. Publish events with `event_id` rising by exactly one per event, so
+// that clients notice a gap and flush (net::Client does; an event_id of 0
+// turns its check off).
 //
 // Not thread-safe: one thread (the daemon's event loop) owns an AppServer.
 // Wait for input with net::Poller, then Drain.
@@ -19,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "net/app_event_frame.h"
 #include "net/context.h"
 #include "proto/cachemesh.pb.h"
 
@@ -29,8 +32,8 @@ struct AppServerOptions {
   // Invalidation lists queued from apps (ZMQ_RCVHWM on the PULL); beyond it
   // apps' Publish waits, then fails. Positive.
   int receive_hwm = 100000;
-  // Events queued per app (ZMQ_SNDHWM on the PUB); beyond it that app loses
-  // events. Positive.
+  // Event messages queued per app (ZMQ_SNDHWM on the PUB); beyond it that
+  // app loses events. Positive.
   int send_hwm = 100000;
   // Drain reads at most this many messages per call. Positive.
   int max_messages_per_drain = 10000;
@@ -41,6 +44,7 @@ struct AppServerStats {
   // Messages that were not one frame holding an InvalidationList.
   uint64_t lists_rejected = 0;
   uint64_t events_published = 0;
+  uint64_t frames_published = 0;
 };
 
 class AppServer {
@@ -64,8 +68,9 @@ class AppServer {
   // skipped and counted in stats().lists_rejected.
   absl::StatusOr<std::vector<v1::InvalidationList>> Drain();
 
-  // Sends `event` to every connected app. Never blocks.
-  absl::Status Publish(const v1::AppEvent& event);
+  // Sends `frame`'s events, as one message, to every connected app. Never
+  // blocks. An empty frame sends nothing.
+  absl::Status Publish(const AppEventFrame& frame);
 
   AppServerStats stats() const { return stats_; }
 

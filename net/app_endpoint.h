@@ -4,8 +4,9 @@
 // The channel is two ZeroMQ endpoints on one base name:
 //   <endpoint>          apps PUSH serialized cachemesh.v1.InvalidationList,
 //                       the daemon PULLs;
-//   <endpoint>.events   the daemon PUBlishes serialized cachemesh.v1.AppEvent,
-//                       apps SUBscribe.
+//   <endpoint>.events   the daemon PUBlishes serialized
+//                       cachemesh.v1.AppEventBatch (events in order, with
+//                       consecutive event_ids), apps SUBscribe.
 // The channel is unauthenticated, so only local transports are accepted:
 // ipc:// (a Unix socket file, guarded by file permissions) and inproc://.
 #ifndef CACHEMESH_NET_APP_ENDPOINT_H_

@@ -124,11 +124,33 @@ absl::Status Client::Publish(const v1::InvalidationList& invalidations) {
 
 absl::StatusOr<std::optional<v1::AppEvent>> Client::Receive(
     absl::Duration timeout) {
-  if (held_back_.has_value()) {
-    std::optional<v1::AppEvent> event = std::move(held_back_);
-    held_back_.reset();
-    return event;
+  if (Peek() == nullptr) {
+    absl::StatusOr<bool> received = ReceiveFrame(timeout);
+    if (!received.ok()) return received.status();
   }
+  v1::AppEvent* event = Peek();
+  if (event == nullptr) return std::nullopt;
+  std::optional<v1::AppEvent> taken = std::move(*event);
+  Pop();
+  return taken;
+}
+
+absl::StatusOr<size_t> Client::ReceiveAll(
+    absl::Duration timeout,
+    absl::FunctionRef<void(const v1::AppEvent&)> handle) {
+  if (Peek() == nullptr) {
+    absl::StatusOr<bool> received = ReceiveFrame(timeout);
+    if (!received.ok()) return received.status();
+  }
+  size_t handled = 0;
+  for (const v1::AppEvent* event; (event = Peek()) != nullptr; Pop()) {
+    handle(*event);
+    ++handled;
+  }
+  return handled;
+}
+
+absl::StatusOr<bool> Client::ReceiveFrame(absl::Duration timeout) {
   try {
     // Take what is queued without a poll(2); wait only when nothing is.
     zmq::message_t frame;
@@ -137,43 +159,57 @@ absl::StatusOr<std::optional<v1::AppEvent>> Client::Receive(
           {sockets_->sub.handle(), 0, ZMQ_POLLIN, 0}};
       absl::StatusOr<int> ready = internal::Poll(items, timeout);
       if (!ready.ok()) return ready.status();
-      if (*ready == 0) return std::nullopt;
-      if (!sockets_->sub.recv(frame, zmq::recv_flags::dontwait)) {
-        return std::nullopt;
-      }
+      if (*ready == 0) return false;
+      if (!sockets_->sub.recv(frame, zmq::recv_flags::dontwait)) return false;
     }
     const bool single_frame = !frame.more();
-    v1::AppEvent event;
+    next_ = 0;
+    next_checked_ = false;
     const bool readable =
         single_frame &&
-        event.ParseFromArray(frame.data(), static_cast<int>(frame.size()));
+        batch_.ParseFromArray(frame.data(), static_cast<int>(frame.size())) &&
+        batch_.events_size() > 0;
     while (frame.more()) {
       (void)sockets_->sub.recv(frame, zmq::recv_flags::dontwait);
     }
     if (!readable) {
+      batch_.Clear();
       last_event_id_ = 0;  // Unknown now: the next event starts afresh.
-      return FlushEvent(
-          absl::StrCat("unreadable event on \"", events_endpoint_, "\""));
+      flush_ = FlushEvent(absl::StrCat("unreadable event message on \"",
+                                       events_endpoint_, "\""));
     }
-    return Sequence(std::move(event));
+    return true;
   } catch (const zmq::error_t& error) {
     return internal::ZmqErrorStatus(error, "receive from", events_endpoint_);
   }
 }
 
-v1::AppEvent Client::Sequence(v1::AppEvent event) {
-  const uint64_t id = event.event_id();
+v1::AppEvent* Client::Peek() {
+  if (flush_.has_value()) return &*flush_;
+  if (next_ >= batch_.events_size()) return nullptr;
+  v1::AppEvent* event = batch_.mutable_events(next_);
+  if (next_checked_) return event;
+  next_checked_ = true;
+  const uint64_t id = event->event_id();
   const uint64_t expected = last_event_id_ + 1;
   const bool gap = id != 0 && last_event_id_ != 0 && id != expected;
   if (id != 0) last_event_id_ = id;
   if (!gap) return event;
-  std::string reason =
+  flush_ = FlushEvent(
       id > expected
           ? absl::StrCat("app channel lost events ", expected, " to ", id - 1)
-          : absl::StrCat("app channel event ids went back from ", expected - 1,
-                         " to ", id, ": the daemon restarted");
-  held_back_ = std::move(event);
-  return FlushEvent(std::move(reason));
+          : absl::StrCat("app channel event ids went back from ",
+                         expected - 1, " to ", id, ": the daemon restarted"));
+  return &*flush_;
+}
+
+void Client::Pop() {
+  if (flush_.has_value()) {
+    flush_.reset();
+    return;
+  }
+  ++next_;
+  next_checked_ = false;
 }
 
 }  // namespace net

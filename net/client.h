@@ -42,12 +42,14 @@
 #ifndef CACHEMESH_NET_CLIENT_H_
 #define CACHEMESH_NET_CLIENT_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "net/app_endpoint.h"
@@ -92,15 +94,30 @@ class Client {
   // waits forever); std::nullopt when none came in time.
   absl::StatusOr<std::optional<v1::AppEvent>> Receive(absl::Duration timeout);
 
+  // For apps that take events in bulk: waits at most `timeout` for events,
+  // then calls `handle` on each event of the daemon's next message (or what
+  // is left of it after Receive), in order, as Receive would return them.
+  // Returns how many; 0 when none came in time. The events are parsed into
+  // buffers the Client reuses, so a warm Client allocates nothing per event.
+  // `handle` must not call back into the Client.
+  absl::StatusOr<size_t> ReceiveAll(
+      absl::Duration timeout,
+      absl::FunctionRef<void(const v1::AppEvent&)> handle);
+
  private:
   struct Sockets;  // The zmq sockets, defined in client.cc.
 
   Client(std::unique_ptr<Context> context, std::unique_ptr<Sockets> sockets,
          std::string endpoint);
 
-  // Checks `event` against the last event_id: passes it on, or holds it back
-  // and returns a FLUSH for the events missing before it.
-  v1::AppEvent Sequence(v1::AppEvent event);
+  // Reads the daemon's next message into batch_ (or an unreadable one as a
+  // FLUSH), waiting at most `timeout`; false if none came.
+  absl::StatusOr<bool> ReceiveFrame(absl::Duration timeout);
+  // The next event to hand out, or nullptr if none is ready: a FLUSH for
+  // events missing before batch_.events(next_), or that event.
+  v1::AppEvent* Peek();
+  // Moves past the event Peek returned.
+  void Pop();
 
   // Declared before sockets_: the sockets close before the context ends.
   std::unique_ptr<Context> context_;
@@ -108,7 +125,14 @@ class Client {
   std::string endpoint_;
   std::string events_endpoint_;
   uint64_t last_event_id_ = 0;
-  std::optional<v1::AppEvent> held_back_;
+  // The last message received (reused, with its buffers, for the next one)
+  // and the index of its first event not yet handed out.
+  v1::AppEventBatch batch_;
+  int next_ = 0;
+  // Whether batch_.events(next_) was checked against last_event_id_.
+  bool next_checked_ = false;
+  // A FLUSH to hand out before anything else.
+  std::optional<v1::AppEvent> flush_;
 };
 
 }  // namespace net

@@ -275,30 +275,44 @@ absl::Status Mesh::Broadcast(absl::string_view payload) {
 
 absl::StatusOr<MeshInput> Mesh::Drain() {
   MeshInput input;
+  if (absl::Status drained = Drain(input); !drained.ok()) return drained;
+  return input;
+}
+
+absl::Status Mesh::Drain(MeshInput& input) {
+  input.announced_endpoints.clear();
+  input.departed_endpoints.clear();
+  size_t payloads = 0;
   int budget = max_messages_per_drain_;
   std::string message;
   int frames = 0;
+  absl::Status status;
   try {
     while (budget > 0 && ReceiveMessage(sockets_->xpub, message, frames)) {
       --budget;
       HandleSubscription(message, input);
     }
-    while (budget > 0 && ReceiveMessage(sockets_->sub, message, frames)) {
-      --budget;
+    for (; budget > 0; --budget) {
+      if (payloads == input.payloads.size()) input.payloads.emplace_back();
+      if (!ReceiveMessage(sockets_->sub, input.payloads[payloads], frames)) {
+        break;
+      }
       if (frames > 1) {
         ++stats_.multipart_discarded;
         continue;
       }
       ++stats_.payloads_received;
-      input.payloads.push_back(std::move(message));
+      ++payloads;
     }
   } catch (const zmq::error_t& error) {
     // A signal interrupted a read: keep what was read, the rest waits.
     if (error.num() != EINTR) {
-      return internal::ZmqErrorStatus(error, "drain mesh on", bound_endpoint_);
+      status =
+          internal::ZmqErrorStatus(error, "drain mesh on", bound_endpoint_);
     }
   }
-  return input;
+  input.payloads.resize(payloads);
+  return status;
 }
 
 // A subscription message is one byte (1 subscribe, 0 unsubscribe) followed

@@ -151,6 +151,10 @@ class Mesh {
   // Everything readable right now on both sockets, at most
   // `max_messages_per_drain` messages. Never blocks.
   absl::StatusOr<MeshInput> Drain();
+  // The same into `input`, replacing what it held; after an error it holds
+  // what was read before it. Reusing one MeshInput reuses its payload
+  // buffers: a busy loop then reads without allocating.
+  absl::Status Drain(MeshInput& input);
 
   MeshStats stats() const { return stats_; }
 

@@ -67,6 +67,27 @@ std::vector<v1::Invalidation> TakeInvalidations(v1::InvalidationList& list) {
                                        std::make_move_iterator(all.end()));
 }
 
+// An empty envelope on an arena of its own, sized for `wire_size` bytes of
+// input: the node keeps a share of a batch's envelope (its invalidations)
+// rather than copies, and the whole envelope goes at once when the last
+// share does.
+std::shared_ptr<v1::Envelope> NewArenaEnvelope(size_t wire_size) {
+  struct ArenaEnvelope {
+    explicit ArenaEnvelope(const google::protobuf::ArenaOptions& options)
+        : arena(options),
+          envelope(
+              google::protobuf::Arena::CreateMessage<v1::Envelope>(&arena)) {}
+    google::protobuf::Arena arena;
+    v1::Envelope* envelope;
+  };
+  google::protobuf::ArenaOptions options;
+  // Parsed messages take about twice their wire size.
+  options.start_block_size = std::max<size_t>(256, 2 * wire_size);
+  options.max_block_size = std::max<size_t>(8192, 2 * wire_size);
+  auto holder = std::make_shared<ArenaEnvelope>(options);
+  return std::shared_ptr<v1::Envelope>(holder, holder->envelope);
+}
+
 std::string DescribeChange(const MembershipChange& change) {
   auto name = [](v1::MemberState state) -> std::string {
     return state == v1::MEMBER_STATE_UNSPECIFIED ? "-"
@@ -244,32 +265,24 @@ absl::Status Daemon::Run() {
 }
 
 void Daemon::HandleMesh(absl::Time now) {
-  absl::StatusOr<net::MeshInput> input = mesh_->Drain();
-  if (!input.ok()) {
-    logger_.Error(absl::StrCat("mesh: ", input.status().message()));
-    return;
+  // After an error, what was read before it is still handled.
+  if (absl::Status drained = mesh_->Drain(mesh_input_); !drained.ok()) {
+    logger_.Error(absl::StrCat("mesh: ", drained.message()));
   }
-  for (const std::string& endpoint : input->announced_endpoints) {
+  for (const std::string& endpoint : mesh_input_.announced_endpoints) {
     node_->OnAnnouncedEndpoint(endpoint, now);
   }
-  // Envelopes are parsed into an arena that reuses one block: a batch of
-  // invalidations costs no allocation until the node keeps some of it.
-  google::protobuf::ArenaOptions arena_options;
-  arena_options.initial_block = arena_block_.data();
-  arena_options.initial_block_size = arena_block_.size();
-  google::protobuf::Arena arena(arena_options);
-  for (const std::string& payload : input->payloads) {
+  for (const std::string& payload : mesh_input_.payloads) {
     metrics_.mesh_bytes_received->Increment(payload.size());
-    arena.Reset();
-    v1::Envelope& envelope =
-        *google::protobuf::Arena::CreateMessage<v1::Envelope>(&arena);
-    if (!envelope.ParseFromString(payload)) {
+    std::shared_ptr<v1::Envelope> parsed = NewArenaEnvelope(payload.size());
+    if (!parsed->ParseFromString(payload)) {
       if (++malformed_envelopes_ % 1000 == 1) {
         logger_.Warning(absl::StrFormat(
             "dropped %d malformed envelopes so far", malformed_envelopes_));
       }
       continue;
     }
+    const v1::Envelope& envelope = *parsed;
     if (envelope.cluster() != config_.cluster_name) {
       if (++foreign_envelopes_ % 1000 == 1) {
         logger_.Warning(absl::StrFormat(
@@ -284,7 +297,7 @@ void Daemon::HandleMesh(absl::Time now) {
         envelope.sender().id() == testonly_deaf_to_) {
       continue;
     }
-    node_->OnEnvelope(envelope, now);
+    node_->OnEnvelope(std::move(parsed), now);
   }
 }
 
@@ -363,8 +376,9 @@ void Daemon::Tick(absl::Time now) {
 void Daemon::CarryOutOutputs(absl::Time now) {
   Outputs outputs = node_->TakeOutputs();
   std::string wire;
-  for (const v1::Envelope& envelope : outputs.broadcasts) {
-    envelope.SerializeToString(&wire);
+  for (const std::shared_ptr<const v1::Envelope>& envelope :
+       outputs.broadcasts) {
+    envelope->SerializeToString(&wire);
     metrics_.mesh_bytes_sent->Increment(wire.size());
     if (absl::Status sent = mesh_->Broadcast(wire); !sent.ok()) {
       logger_.Error(absl::StrCat("mesh: ", sent.message()));
@@ -388,7 +402,15 @@ void Daemon::CarryOutOutputs(absl::Time now) {
 }
 
 void Daemon::Deliver(std::vector<AppDelivery>& deliveries, absl::Time now) {
+  if (deliveries.empty()) return;
+  // Only this loop appends, so the ids the log will assign are known: the
+  // events go to the apps first and are then moved into the log, uncopied.
+  uint64_t event_id = events_->newest_id() + 1;
+  std::vector<EventLog::Entry> logged;
+  logged.reserve(deliveries.size());
   absl::flat_hash_map<std::string, int> recovered_by_origin;
+  uint64_t received = 0;
+  frame_.Clear();
   for (AppDelivery& delivery : deliveries) {
     v1::AppEvent& event = delivery.event;
     if (event.kind() == v1::AppEvent::FLUSH) {
@@ -401,8 +423,7 @@ void Daemon::Deliver(std::vector<AppDelivery>& deliveries, absl::Time now) {
                                 delivery.origin_instance,
                                 delivery.flushed_from, delivery.flushed_to));
     } else {
-      *event.mutable_invalidation() = *delivery.invalidation;
-      metrics_.invalidations_received->Increment();
+      ++received;
       metrics_.propagation_latency->Observe(
           absl::ToDoubleSeconds(now - delivery.published_at));
       if (delivery.recovered) {
@@ -410,14 +431,15 @@ void Daemon::Deliver(std::vector<AppDelivery>& deliveries, absl::Time now) {
         ++recovered_by_origin[event.origin_id()];
       }
     }
-    // Only this loop appends, so the id Append will assign is known: the
-    // event is published first and then moved into the log, uncopied.
-    event.set_event_id(events_->newest_id() + 1);
-    if (absl::Status sent = app_server_->Publish(event); !sent.ok()) {
-      logger_.Error(absl::StrCat("app channel: ", sent.message()));
-    }
-    events_->Append(std::move(event));
+    event.set_event_id(event_id++);
+    frame_.Add(event, delivery.invalidation.get());
+    logged.push_back({std::move(event), std::move(delivery.invalidation)});
   }
+  metrics_.invalidations_received->Increment(received);
+  if (absl::Status sent = app_server_->Publish(frame_); !sent.ok()) {
+    logger_.Error(absl::StrCat("app channel: ", sent.message()));
+  }
+  events_->AppendAll(std::move(logged));
   for (const auto& [origin, count] : recovered_by_origin) {
     logger_.Info(absl::StrFormat("recovered %d lost invalidations from %s",
                                  count, origin));

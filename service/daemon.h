@@ -24,6 +24,7 @@
 #include "core/config.h"
 #include "core/node.h"
 #include "net/app_channel.h"
+#include "net/app_event_frame.h"
 #include "net/context.h"
 #include "net/mesh.h"
 #include "net/poller.h"
@@ -103,9 +104,11 @@ class Daemon {
   bool membership_changed_ = true;
   uint64_t malformed_envelopes_ = 0;
   uint64_t foreign_envelopes_ = 0;
-  // The first block of the arena incoming envelopes are parsed into.
-  std::vector<char> arena_block_ = std::vector<char>(1 << 20);
   uint64_t nacks_reported_ = 0;
+  // What HandleMesh reads into (its buffers are reused).
+  net::MeshInput mesh_input_;
+  // The app channel message Deliver builds (its buffer is reused).
+  net::AppEventFrame frame_;
   std::string testonly_deaf_to_;
 };
 

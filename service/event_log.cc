@@ -43,12 +43,20 @@ std::string EventLog::GoneReason(uint64_t last_id, uint64_t oldest) const {
 }
 
 uint64_t EventLog::Append(v1::AppEvent event) {
+  std::vector<Entry> entries(1);
+  entries[0].event = std::move(event);
+  return AppendAll(std::move(entries));
+}
+
+uint64_t EventLog::AppendAll(std::vector<Entry> entries) {
   absl::MutexLock lock(&mutex_);
-  const uint64_t id = next_id_++;
-  event.set_event_id(id);
-  if (events_.size() == capacity_) events_.pop_front();
-  events_.push_back(std::move(event));
-  return id;
+  const uint64_t first = next_id_;
+  for (Entry& entry : entries) {
+    entry.event.set_event_id(next_id_++);
+    if (events_.size() == capacity_) events_.pop_front();
+    events_.push_back(std::move(entry));
+  }
+  return first;
 }
 
 uint64_t EventLog::newest_id() const {
@@ -87,7 +95,11 @@ std::vector<v1::AppEvent> EventLog::WaitAfter(
   }
   for (size_t i = after + 1 - oldest;
        i < events_.size() && out.size() < max_events; ++i) {
-    out.push_back(events_[i]);
+    const Entry& entry = events_[i];
+    out.push_back(entry.event);
+    if (entry.invalidation != nullptr) {
+      *out.back().mutable_invalidation() = *entry.invalidation;
+    }
   }
   return out;
 }

@@ -69,7 +69,8 @@ class MiniCluster {
       Pump(paused);
     }
     for (int i : paused) {
-      for (const v1::Envelope& envelope : slots_[i].queued) {
+      for (const std::shared_ptr<const v1::Envelope>& envelope :
+           slots_[i].queued) {
         slots_[i].node->OnEnvelope(envelope, now_);
       }
       slots_[i].queued.clear();
@@ -95,7 +96,8 @@ class MiniCluster {
         for (MembershipChange& change : out.membership_changes) {
           slots_[i].changes.push_back(std::move(change));
         }
-        for (const v1::Envelope& envelope : out.broadcasts) {
+        for (const std::shared_ptr<const v1::Envelope>& envelope :
+             out.broadcasts) {
           Broadcast(i, envelope, paused);
         }
       }
@@ -121,7 +123,7 @@ class MiniCluster {
     std::unique_ptr<Node> node;
     bool up = false;
     std::set<std::string> subscriptions;
-    std::vector<v1::Envelope> queued;
+    std::vector<std::shared_ptr<const v1::Envelope>> queued;
     std::vector<AppDelivery> deliveries;
     std::vector<MembershipChange> changes;
   };
@@ -135,7 +137,7 @@ class MiniCluster {
     }
   }
 
-  void Broadcast(int from, const v1::Envelope& envelope,
+  void Broadcast(int from, const std::shared_ptr<const v1::Envelope>& envelope,
                  const std::set<int>& paused) {
     for (size_t to = 0; to < slots_.size(); ++to) {
       Slot& slot = slots_[to];
@@ -143,7 +145,7 @@ class MiniCluster {
           slot.subscriptions.count(Endpoint(from)) == 0) {
         continue;
       }
-      if (filter_ && !filter_(from, to, envelope)) continue;
+      if (filter_ && !filter_(from, to, *envelope)) continue;
       if (paused.count(to) > 0) {
         slot.queued.push_back(envelope);
       } else {

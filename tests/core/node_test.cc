@@ -2,6 +2,7 @@
 // failure detection, refutation, restart, leave, and loss-proof delivery.
 #include "core/node.h"
 
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -89,8 +90,7 @@ TEST(NodeTest, PausedNodeIsNeverDeadAndPausedObserverAccusesNobody) {
     }
   }
   EXPECT_GE(cluster.node(1).stats().late_ticks, 1u);
-  EXPECT_GE(cluster.node(1).stats().max_tick_lateness,
-            absl::Milliseconds(450));
+  EXPECT_GE(cluster.node(1).stats().max_tick_lateness, absl::Milliseconds(450));
 }
 
 TEST(NodeTest, LocalHealthRecoversOnTimeAfterAPause) {
@@ -343,7 +343,8 @@ TEST(NodeTest, BatchNumberedBeyondAnyStreamOpensNoGap) {
   v1::Envelope bogus = From(cluster, 0);
   bogus.mutable_batch()->set_first_seq(~uint64_t{0});
   *bogus.mutable_batch()->add_invalidations() = Update("x");
-  cluster.node(1).OnEnvelope(bogus, cluster.now());
+  cluster.node(1).OnEnvelope(std::make_shared<const v1::Envelope>(bogus),
+                             cluster.now());
   Publish(cluster, 0, {"real"});
   cluster.Run(absl::Seconds(3));
   EXPECT_THAT(DeliveredKeys(cluster, 1), ElementsAre("real"));
@@ -363,7 +364,8 @@ TEST(NodeTest, GoneCountsOnlyFromTheOriginAndWithinWhatItAnnounced) {
     gone->set_origin_instance(cluster.node(0).options().instance_id);
     gone->set_from_seq(2);
     gone->set_to_seq(to);
-    cluster.node(2).OnEnvelope(envelope, cluster.now());
+    cluster.node(2).OnEnvelope(std::make_shared<const v1::Envelope>(envelope),
+                               cluster.now());
   };
   gone_from(1, 2);        // Not the origin.
   gone_from(0, 1000000);  // Beyond what n0 announced: would skip its future.
@@ -380,7 +382,8 @@ TEST(NodeTest, LargeOrphanedGapIsOneFlush) {
   // n1 hears that n0 published 10000 it never got, then n0 dies.
   v1::Envelope heartbeat = From(cluster, 0);
   heartbeat.mutable_heartbeat()->set_published_seq(10000);
-  cluster.node(1).OnEnvelope(heartbeat, cluster.now());
+  cluster.node(1).OnEnvelope(std::make_shared<const v1::Envelope>(heartbeat),
+                             cluster.now());
   cluster.Crash(0);
   cluster.Run(absl::Seconds(5));
   ASSERT_EQ(Flushes(cluster, 1), 1);
@@ -396,14 +399,16 @@ TEST(NodeTest, OtherClustersAreIgnored) {
   stranger.mutable_sender()->set_instance_id(1);
   stranger.mutable_heartbeat();
   cluster.Run(absl::Milliseconds(100));
-  cluster.node(0).OnEnvelope(stranger, cluster.now());
+  cluster.node(0).OnEnvelope(std::make_shared<const v1::Envelope>(stranger),
+                             cluster.now());
   EXPECT_EQ(cluster.StateOf(0, 1), v1::ALIVE);
   for (const v1::MemberView& view : cluster.node(0).Members(cluster.now())) {
     EXPECT_NE(view.id(), "x");
   }
   // The same envelope in our own cluster is heard.
   stranger.set_cluster(cluster.node(0).options().cluster);
-  cluster.node(0).OnEnvelope(stranger, cluster.now());
+  cluster.node(0).OnEnvelope(std::make_shared<const v1::Envelope>(stranger),
+                             cluster.now());
   EXPECT_EQ(cluster.node(0).Members(cluster.now()).size(), 3u);
 }
 

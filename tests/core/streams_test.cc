@@ -2,6 +2,8 @@
 // flushes and the retransmission ring.
 #include "core/streams.h"
 
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -22,11 +24,12 @@ v1::Invalidation Update(const std::string& key) {
   return invalidation;
 }
 
-v1::InvalidationBatch Batch(uint64_t first_seq, int count) {
-  v1::InvalidationBatch batch;
-  batch.set_first_seq(first_seq);
+std::shared_ptr<const v1::InvalidationBatch> Batch(uint64_t first_seq,
+                                                   int count) {
+  auto batch = std::make_shared<v1::InvalidationBatch>();
+  batch->set_first_seq(first_seq);
   for (int i = 0; i < count; ++i) {
-    *batch.add_invalidations() = Update("k" + std::to_string(first_seq + i));
+    *batch->add_invalidations() = Update("k" + std::to_string(first_seq + i));
   }
   return batch;
 }
@@ -52,13 +55,39 @@ TEST(OutgoingStreamTest, BatchesWithinTheWindowAndNumbersFromOne) {
   stream.Publish(two, kStart + absl::Microseconds(10));
   EXPECT_TRUE(stream.Full());
 
-  std::vector<v1::InvalidationBatch> batches = stream.TakeBatches(kStart);
+  v1::Envelope header;
+  header.set_cluster("c");
+  header.mutable_sender()->set_id("me");
+  std::vector<std::shared_ptr<const v1::Envelope>> batches =
+      stream.TakeBatches(header, kStart);
   ASSERT_EQ(batches.size(), 2u);
-  EXPECT_EQ(batches[0].first_seq(), 1u);
-  EXPECT_EQ(batches[0].invalidations_size(), 3);
-  EXPECT_EQ(batches[1].first_seq(), 4u);
+  EXPECT_EQ(batches[0]->sender().id(), "me");
+  EXPECT_EQ(batches[0]->batch().first_seq(), 1u);
+  EXPECT_EQ(batches[0]->batch().invalidations_size(), 3);
+  EXPECT_EQ(batches[1]->batch().first_seq(), 4u);
+  EXPECT_EQ(batches[1]->batch().invalidations(0).key(), "b");
   EXPECT_EQ(stream.published_seq(), 4u);
-  EXPECT_EQ(stream.ring().Range(2, 3).size(), 2u);
+
+  // The ring shares the sent invalidations: no copies.
+  std::vector<const StoredInvalidation*> held = stream.ring().Range(2, 3);
+  ASSERT_EQ(held.size(), 2u);
+  EXPECT_EQ(held[0]->invalidation.get(), &batches[0]->batch().invalidations(1));
+  EXPECT_EQ(held[1]->seq, 3u);
+}
+
+TEST(IncomingStreamTest, KeepsTheReceivedBatchWhileHoldingItsInvalidations) {
+  IncomingStream stream("a", 1, 0, StreamOptions(), kStart);
+  std::vector<AppDelivery> out;
+  std::shared_ptr<const v1::InvalidationBatch> batch = Batch(1, 2);
+  const v1::Invalidation* first = &batch->invalidations(0);
+  std::weak_ptr<const v1::InvalidationBatch> watch = batch;
+  stream.OnBatch(std::move(batch), false, kStart, &out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].invalidation.get(), first);
+  out.clear();
+  // The retransmission ring still holds both.
+  EXPECT_FALSE(watch.expired());
+  EXPECT_EQ(stream.ring().Range(1, 2)[0]->invalidation.get(), first);
 }
 
 TEST(IncomingStreamTest, DeliversInOrderExactlyOnce) {

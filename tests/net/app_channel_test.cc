@@ -17,6 +17,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "net/app_endpoint.h"
+#include "net/app_event_frame.h"
 #include "net/client.h"
 #include "net/context.h"
 #include "net/poller.h"
@@ -49,6 +50,18 @@ v1::AppEvent MakeEvent(uint64_t event_id) {
   event.set_seq(event_id);
   *event.mutable_invalidation() = MakeList("fbfJHSPpUQD").invalidations(0);
   return event;
+}
+
+// One app channel message holding `events`.
+AppEventFrame Frame(const std::vector<v1::AppEvent>& events) {
+  AppEventFrame frame;
+  for (const v1::AppEvent& event : events) {
+    v1::AppEvent header = event;
+    header.clear_invalidation();
+    frame.Add(header,
+              event.has_invalidation() ? &event.invalidation() : nullptr);
+  }
+  return frame;
 }
 
 class AppChannelTest : public ::testing::Test {
@@ -113,13 +126,13 @@ class AppChannelTest : public ::testing::Test {
     std::vector<v1::AppEvent> received;
     const absl::Time deadline = absl::Now() + kPatience;
     while (received.empty() && absl::Now() < deadline) {
-      EXPECT_TRUE(server_->Publish(MakeEvent(next_event_id_++)).ok());
+      EXPECT_TRUE(server_->Publish(Frame({MakeEvent(next_event_id_++)})).ok());
       std::optional<v1::AppEvent> event =
           Receive(client, absl::Milliseconds(20));
       if (event.has_value()) received.push_back(*std::move(event));
     }
     const uint64_t last = next_event_id_++;
-    EXPECT_TRUE(server_->Publish(MakeEvent(last)).ok());
+    EXPECT_TRUE(server_->Publish(Frame({MakeEvent(last)})).ok());
     while (!received.empty() && received.back().event_id() != last &&
            absl::Now() < deadline) {
       std::optional<v1::AppEvent> event = Receive(client, kPatience);
@@ -219,7 +232,7 @@ TEST_F(AppChannelTest, ServerEventsReachTheClientInOrder) {
 
   const uint64_t first = next_event_id_;
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(server_->Publish(MakeEvent(next_event_id_++)).ok());
+    ASSERT_TRUE(server_->Publish(Frame({MakeEvent(next_event_id_++)})).ok());
   }
   while (received.back().event_id() != first + 2) {
     std::optional<v1::AppEvent> event = Receive(*client, kPatience);
@@ -241,7 +254,7 @@ TEST_F(AppChannelTest, GapInEventIdsBecomesFlushBeforeTheEvent) {
   ASSERT_FALSE(Subscribe(*client).empty());
 
   const uint64_t skipped = next_event_id_;
-  ASSERT_TRUE(server_->Publish(MakeEvent(skipped + 1)).ok());
+  ASSERT_TRUE(server_->Publish(Frame({MakeEvent(skipped + 1)})).ok());
 
   std::optional<v1::AppEvent> flush = Receive(*client, kPatience);
   ASSERT_TRUE(flush.has_value());
@@ -254,6 +267,81 @@ TEST_F(AppChannelTest, GapInEventIdsBecomesFlushBeforeTheEvent) {
   EXPECT_EQ(after->event_id(), skipped + 1);
 }
 
+TEST_F(AppChannelTest, EventsOfOneMessageComeOneByOneAndAreChecked) {
+  StartServer();
+  std::unique_ptr<Client> client = ConnectClient();
+  ASSERT_TRUE(client);
+  ASSERT_FALSE(Subscribe(*client).empty());
+
+  const uint64_t first = next_event_id_;
+  v1::AppEvent flush_event;
+  flush_event.set_kind(v1::AppEvent::FLUSH);
+  flush_event.set_event_id(first + 1);
+  flush_event.set_reason("stream a/1 seq 3..4 is gone");
+  // first, first + 1, then first + 3: first + 2 is missing.
+  const AppServerStats before = server_->stats();
+  ASSERT_TRUE(server_
+                  ->Publish(Frame({MakeEvent(first), flush_event,
+                                   MakeEvent(first + 3)}))
+                  .ok());
+  EXPECT_EQ(server_->stats().frames_published, before.frames_published + 1);
+  EXPECT_EQ(server_->stats().events_published, before.events_published + 3);
+
+  std::vector<v1::AppEvent> received;
+  for (int i = 0; i < 4; ++i) {
+    std::optional<v1::AppEvent> event = Receive(*client, kPatience);
+    ASSERT_TRUE(event.has_value());
+    received.push_back(*std::move(event));
+  }
+  EXPECT_TRUE(MessageDifferencer::Equals(received[0], MakeEvent(first)));
+  EXPECT_TRUE(MessageDifferencer::Equals(received[1], flush_event));
+  EXPECT_EQ(received[2].kind(), v1::AppEvent::FLUSH);
+  EXPECT_THAT(received[2].reason(),
+              HasSubstr(absl::StrCat("lost events ", first + 2)));
+  EXPECT_TRUE(MessageDifferencer::Equals(received[3], MakeEvent(first + 3)));
+  EXPECT_FALSE(Receive(*client, absl::ZeroDuration()).has_value());
+}
+
+TEST_F(AppChannelTest, ReceiveAllHandsOverAMessageInOrderAfterReceive) {
+  StartServer();
+  std::unique_ptr<Client> client = ConnectClient();
+  ASSERT_TRUE(client);
+  ASSERT_FALSE(Subscribe(*client).empty());
+
+  const uint64_t first = next_event_id_;
+  ASSERT_TRUE(server_
+                  ->Publish(Frame({MakeEvent(first), MakeEvent(first + 1),
+                                   MakeEvent(first + 3)}))
+                  .ok());
+  ASSERT_TRUE(server_->Publish(Frame({MakeEvent(first + 4)})).ok());
+  // One event alone, then the rest of that message in bulk.
+  std::optional<v1::AppEvent> one = Receive(*client, kPatience);
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(one->event_id(), first);
+
+  std::vector<v1::AppEvent> handled;
+  auto collect = [&](const v1::AppEvent& event) { handled.push_back(event); };
+  absl::StatusOr<size_t> count = client->ReceiveAll(kPatience, collect);
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(*count, 3u);
+  ASSERT_EQ(handled.size(), 3u);
+  EXPECT_TRUE(MessageDifferencer::Equals(handled[0], MakeEvent(first + 1)));
+  EXPECT_EQ(handled[1].kind(), v1::AppEvent::FLUSH);
+  EXPECT_THAT(handled[1].reason(),
+              HasSubstr(absl::StrCat("lost events ", first + 2)));
+  EXPECT_TRUE(MessageDifferencer::Equals(handled[2], MakeEvent(first + 3)));
+
+  // The next message, read into the same buffers.
+  handled.clear();
+  count = client->ReceiveAll(kPatience, collect);
+  ASSERT_TRUE(count.ok()) << count.status();
+  ASSERT_EQ(handled.size(), 1u);
+  EXPECT_TRUE(MessageDifferencer::Equals(handled[0], MakeEvent(first + 4)));
+  count = client->ReceiveAll(absl::ZeroDuration(), collect);
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 0u);
+}
+
 TEST_F(AppChannelTest, EventIdsStartingOverBecomeFlush) {
   StartServer();
   std::unique_ptr<Client> client = ConnectClient();
@@ -262,7 +350,7 @@ TEST_F(AppChannelTest, EventIdsStartingOverBecomeFlush) {
   ASSERT_GT(next_event_id_, 2u);
 
   // As after a daemon restart: numbering starts again at 1.
-  ASSERT_TRUE(server_->Publish(MakeEvent(1)).ok());
+  ASSERT_TRUE(server_->Publish(Frame({MakeEvent(1)})).ok());
   std::optional<v1::AppEvent> flush = Receive(*client, kPatience);
   ASSERT_TRUE(flush.has_value());
   EXPECT_EQ(flush->kind(), v1::AppEvent::FLUSH);

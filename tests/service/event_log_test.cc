@@ -2,6 +2,7 @@
 #include "service/event_log.h"
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +55,31 @@ TEST(EventLogTest, AssignsStrictlyIncreasingIdsFromFirstId) {
   EXPECT_THAT(Ids(events), ElementsAre(1, 2, 3));
   EXPECT_EQ(events[1].invalidation().key(), "b");
   EXPECT_EQ(events[1].origin_id(), "app2:4001");
+}
+
+TEST(EventLogTest, AppendAllSharesInvalidationsAndReadersGetThemInside) {
+  EventLog log(/*capacity=*/2, /*first_id=*/7);
+  std::vector<EventLog::Entry> entries(3);
+  for (int i = 0; i < 3; ++i) {
+    v1::AppEvent full = Invalidation("k" + std::to_string(i));
+    entries[i].invalidation =
+        std::make_shared<const v1::Invalidation>(full.invalidation());
+    full.clear_invalidation();
+    entries[i].event = full;
+  }
+  std::weak_ptr<const v1::Invalidation> first = entries[0].invalidation;
+  std::weak_ptr<const v1::Invalidation> last = entries[2].invalidation;
+  EXPECT_EQ(log.AppendAll(std::move(entries)), 7u);
+  EXPECT_EQ(log.newest_id(), 9u);
+  // Capacity 2: the first entry, and its share of the invalidation, is gone.
+  EXPECT_TRUE(first.expired());
+  EXPECT_FALSE(last.expired());
+
+  std::vector<v1::AppEvent> read = log.WaitAfter(7, 10, absl::ZeroDuration());
+  EXPECT_THAT(Ids(read), ElementsAre(8, 9));
+  EXPECT_EQ(read[0].invalidation().key(), "k1");
+  EXPECT_EQ(read[1].invalidation().key(), "k2");
+  EXPECT_EQ(read[1].origin_id(), "app2:4001");
 }
 
 TEST(EventLogTest, StartsAtAnEpochAndOverwritesGivenIds) {

@@ -76,15 +76,16 @@ class Receiver {
   explicit Receiver(std::unique_ptr<net::Client> client)
       : client_(std::move(client)) {}
 
+  // Takes events in bulk, as a busy app would (net::Client::ReceiveAll).
   void Loop() {
     while (!stop_.load(std::memory_order_relaxed)) {
-      absl::StatusOr<std::optional<v1::AppEvent>> event =
-          client_->Receive(kReceivePoll);
-      if (!event.ok()) {
-        status_ = event.status();
+      absl::StatusOr<size_t> received = client_->ReceiveAll(
+          kReceivePoll,
+          [this](const v1::AppEvent& event) { Record(event, NowNanos()); });
+      if (!received.ok()) {
+        status_ = received.status();
         return;
       }
-      if (event->has_value()) Record(**event, NowNanos());
     }
   }
 

@@ -61,7 +61,7 @@ OracleOptions WithTimeZero(OracleOptions options, absl::Time time_zero) {
 
 // One broadcast: shared by all its deliveries.
 struct ClusterSim::Wire {
-  v1::Envelope envelope;
+  std::shared_ptr<const v1::Envelope> envelope;
   int sender = 0;
   uint32_t sender_life = 0;
   // Deliveries scheduled.
@@ -361,7 +361,8 @@ void ClusterSim::OnDeliver(const Event& event) {
   HandEnvelope(event.slot, wire.envelope);
 }
 
-void ClusterSim::HandEnvelope(int slot, const v1::Envelope& envelope) {
+void ClusterSim::HandEnvelope(int slot,
+                              const std::shared_ptr<const v1::Envelope>& envelope) {
   ++traffic_.deliveries;
   slots_[slot].node->OnEnvelope(envelope, now_);
   AfterInput(slot);
@@ -425,16 +426,17 @@ void ClusterSim::Disconnect(int slot, const std::string& endpoint) {
   EraseSorted(slots_[publisher].subscribers, slot);
 }
 
-void ClusterSim::BroadcastFrom(int slot, v1::Envelope envelope) {
+void ClusterSim::BroadcastFrom(int slot,
+                               std::shared_ptr<const v1::Envelope> envelope) {
   const Slot& sender = slots_[slot];
   auto wire = std::make_shared<Wire>();
   wire->envelope = std::move(envelope);
   wire->sender = slot;
   wire->sender_life = sender.life;
-  const uint64_t bytes = wire->envelope.ByteSizeLong();
+  const uint64_t bytes = wire->envelope->ByteSizeLong();
   ++traffic_.envelopes;
   traffic_.bytes += bytes;
-  if (wire->envelope.has_batch()) NoteBatch(slot, wire->envelope.batch());
+  if (wire->envelope->has_batch()) NoteBatch(slot, wire->envelope->batch());
   for (int subscriber : sender.subscribers) {
     const std::optional<absl::Time> at = network_.Send(slot, subscriber, now_);
     if (!at.has_value()) continue;
@@ -482,7 +484,7 @@ void ClusterSim::HandleOutputs(int slot) {
     Disconnect(slot, endpoint);
   }
   for (const std::string& endpoint : outputs.connect) Connect(slot, endpoint);
-  for (v1::Envelope& envelope : outputs.broadcasts) {
+  for (std::shared_ptr<const v1::Envelope>& envelope : outputs.broadcasts) {
     BroadcastFrom(slot, std::move(envelope));
   }
   for (const AppDelivery& delivery : outputs.deliveries) {

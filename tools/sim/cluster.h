@@ -190,7 +190,8 @@ class ClusterSim {
   void OnDeliver(const Event& event);
   void OnTick(const Event& event);
   void OnPublish(const Event& event);
-  void HandEnvelope(int slot, const v1::Envelope& envelope);
+  void HandEnvelope(int slot,
+                    const std::shared_ptr<const v1::Envelope>& envelope);
   void AcceptSubscription(const Announce& announce);
   bool AnnounceValid(const Announce& announce) const;
   void ScheduleAnnounce(int publisher, int subscriber);
@@ -201,7 +202,7 @@ class ClusterSim {
   void HandleOutputs(int slot);
   void Connect(int slot, const std::string& endpoint);
   void Disconnect(int slot, const std::string& endpoint);
-  void BroadcastFrom(int slot, v1::Envelope envelope);
+  void BroadcastFrom(int slot, std::shared_ptr<const v1::Envelope> envelope);
   void NoteBatch(int slot, const v1::InvalidationBatch& batch);
   void ScheduleTick(int slot);
 
