@@ -25,6 +25,17 @@ absl::Status ValidateInvalidations(
   return absl::OkStatus();
 }
 
+v1::AppEvent AppDelivery::ToAppEvent(uint64_t event_id) const {
+  v1::AppEvent event;
+  event.set_kind(kind);
+  event.set_origin_id(origin_id);
+  event.set_seq(seq);
+  event.set_reason(reason);
+  event.set_event_id(event_id);
+  if (invalidation != nullptr) *event.mutable_invalidation() = *invalidation;
+  return event;
+}
+
 void RetransmitRing::Push(StoredInvalidation entry) {
   if (capacity_ == 0) return;
   if (entries_.size() == capacity_) entries_.pop_front();
@@ -150,9 +161,9 @@ void IncomingStream::FlushThrough(uint64_t to, const std::string& reason,
                                   std::vector<AppDelivery>* out) {
   if (to <= contiguous_) return;
   AppDelivery flush;
-  flush.event.set_kind(v1::AppEvent::FLUSH);
-  flush.event.set_origin_id(origin_id_);
-  flush.event.set_reason(reason);
+  flush.kind = v1::AppEvent::FLUSH;
+  flush.origin_id = origin_id_;
+  flush.reason = reason;
   flush.origin_instance = origin_instance_;
   flush.flushed_from = contiguous_ + 1;
   flush.flushed_to = to;
@@ -175,9 +186,9 @@ void IncomingStream::DeliverReady(std::vector<AppDelivery>* out) {
 void IncomingStream::DeliverNext(StoredInvalidation stored, bool recovered,
                                  std::vector<AppDelivery>* out) {
   AppDelivery delivery;
-  delivery.event.set_kind(v1::AppEvent::INVALIDATION);
-  delivery.event.set_origin_id(origin_id_);
-  delivery.event.set_seq(stored.seq);
+  delivery.kind = v1::AppEvent::INVALIDATION;
+  delivery.origin_id = origin_id_;
+  delivery.seq = stored.seq;
   delivery.invalidation = stored.invalidation;
   delivery.origin_instance = origin_instance_;
   delivery.published_at = stored.published_at;

@@ -42,23 +42,30 @@ struct StreamOptions {
   uint64_t max_nack_range = 4096;
 };
 
-// An event for the local app.
+// An event for the local app: an invalidation to apply, or a FLUSH. Plain
+// fields rather than a v1::AppEvent, so that delivering one allocates
+// nothing; ToAppEvent() builds the message.
 struct AppDelivery {
-  // kind, origin_id, seq (INVALIDATION) and reason (FLUSH). The invalidation
-  // itself is `invalidation`, not in the event: drivers that need a whole
-  // AppEvent copy it in.
-  v1::AppEvent event;
-  // INVALIDATION only: what to apply. Immutable, and shared with the
-  // retransmission ring.
-  std::shared_ptr<const v1::Invalidation> invalidation;
+  v1::AppEvent::Kind kind = v1::AppEvent::INVALIDATION;
+  // The member that published it (INVALIDATION) or whose stream had the
+  // loss (FLUSH; empty when not about one stream).
+  std::string origin_id;
   uint64_t origin_instance = 0;
-  // FLUSH only: the range of the origin's stream it stands in for.
-  uint64_t flushed_from = 0;
-  uint64_t flushed_to = 0;
+  // INVALIDATION only: its number in the origin's stream, and what to apply
+  // (immutable, shared with the retransmission ring).
+  uint64_t seq = 0;
+  std::shared_ptr<const v1::Invalidation> invalidation;
   // INVALIDATION only: when the origin first sent it.
   absl::Time published_at;
   // INVALIDATION only: it arrived through a NACK and retransmission.
   bool recovered = false;
+  // FLUSH only: why, and the range of the origin's stream it stands in for.
+  std::string reason;
+  uint64_t flushed_from = 0;
+  uint64_t flushed_to = 0;
+
+  // The event as the app sees it, with `event_id`.
+  v1::AppEvent ToAppEvent(uint64_t event_id) const;
 };
 
 struct StoredInvalidation {

@@ -1,7 +1,5 @@
 #include "net/app_event_frame.h"
 
-#include <cstdint>
-
 #include "google/protobuf/io/coded_stream.h"
 
 namespace cachemesh {
@@ -10,9 +8,26 @@ namespace {
 
 using google::protobuf::io::CodedOutputStream;
 
-// Wire tags (field number << 3 | length-delimited).
-constexpr char kBatchEventsTag = (1 << 3) | 2;        // AppEventBatch.events
-constexpr char kEventInvalidationTag = (2 << 3) | 2;  // AppEvent.invalidation
+// AppEventBatch and AppEvent field numbers (proto/cachemesh.proto).
+constexpr int kBatchEvents = 1;
+constexpr int kKind = 1;
+constexpr int kInvalidation = 2;
+constexpr int kOriginId = 3;
+constexpr int kSeq = 4;
+constexpr int kReason = 5;
+constexpr int kEventId = 6;
+
+constexpr int kVarint = 0;
+constexpr int kLengthDelimited = 2;
+
+// Every tag here fits in one byte.
+constexpr char Tag(int field, int wire_type) {
+  return static_cast<char>((field << 3) | wire_type);
+}
+
+size_t VarintSize(uint64_t value) {
+  return CodedOutputStream::VarintSize64(value);
+}
 
 void AppendVarint(uint64_t value, std::string* out) {
   while (value >= 0x80) {
@@ -22,37 +37,56 @@ void AppendVarint(uint64_t value, std::string* out) {
   out->push_back(static_cast<char>(value));
 }
 
-// Appends `message`, whose size was just computed, without recomputing it.
-void AppendWithCachedSize(const google::protobuf::MessageLite& message,
-                          size_t size, std::string* out) {
-  const size_t at = out->size();
-  out->resize(at + size);
-  message.SerializeWithCachedSizesToArray(
-      reinterpret_cast<uint8_t*>(&(*out)[at]));
+// Proto3 leaves fields at their default out of the wire.
+size_t VarintFieldSize(uint64_t value) {
+  return value == 0 ? 0 : 1 + VarintSize(value);
+}
+
+size_t BytesFieldSize(size_t length) {
+  return length == 0 ? 0 : 1 + VarintSize(length) + length;
+}
+
+void AppendVarintField(int field, uint64_t value, std::string* out) {
+  if (value == 0) return;
+  out->push_back(Tag(field, kVarint));
+  AppendVarint(value, out);
+}
+
+void AppendBytesField(int field, absl::string_view value, std::string* out) {
+  if (value.empty()) return;
+  out->push_back(Tag(field, kLengthDelimited));
+  AppendVarint(value.size(), out);
+  out->append(value.data(), value.size());
 }
 
 }  // namespace
 
-void AppEventFrame::Add(const v1::AppEvent& event,
+void AppEventFrame::Add(const AppEventHeader& header,
                         const v1::Invalidation* invalidation) {
-  const size_t event_size = event.ByteSizeLong();
   const size_t invalidation_size =
       invalidation == nullptr ? 0 : invalidation->ByteSizeLong();
-  const size_t invalidation_field =
-      invalidation == nullptr
-          ? 0
-          : 1 + CodedOutputStream::VarintSize64(invalidation_size) +
-                invalidation_size;
-  // A message's fields may come in any order: the event's own fields, then
-  // its invalidation.
-  bytes_.push_back(kBatchEventsTag);
-  AppendVarint(event_size + invalidation_field, &bytes_);
-  AppendWithCachedSize(event, event_size, &bytes_);
+  const size_t event_size =
+      VarintFieldSize(static_cast<uint64_t>(header.kind)) +
+      (invalidation == nullptr
+           ? 0
+           : 1 + VarintSize(invalidation_size) + invalidation_size) +
+      BytesFieldSize(header.origin_id.size()) + VarintFieldSize(header.seq) +
+      BytesFieldSize(header.reason.size()) + VarintFieldSize(header.event_id);
+  bytes_.push_back(Tag(kBatchEvents, kLengthDelimited));
+  AppendVarint(event_size, &bytes_);
+  AppendVarintField(kKind, static_cast<uint64_t>(header.kind), &bytes_);
   if (invalidation != nullptr) {
-    bytes_.push_back(kEventInvalidationTag);
+    bytes_.push_back(Tag(kInvalidation, kLengthDelimited));
     AppendVarint(invalidation_size, &bytes_);
-    AppendWithCachedSize(*invalidation, invalidation_size, &bytes_);
+    const size_t at = bytes_.size();
+    bytes_.resize(at + invalidation_size);
+    invalidation->SerializeWithCachedSizesToArray(
+        reinterpret_cast<uint8_t*>(&bytes_[at]));
   }
+  AppendBytesField(kOriginId, header.origin_id, &bytes_);
+  AppendVarintField(kSeq, header.seq, &bytes_);
+  AppendBytesField(kReason, header.reason, &bytes_);
+  AppendVarintField(kEventId, header.event_id, &bytes_);
   ++events_;
 }
 

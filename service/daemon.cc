@@ -8,6 +8,7 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -208,9 +209,9 @@ absl::Status Daemon::Init() {
   // Whatever an app cached before this daemon started was not kept
   // coherent by it: the first event is always a FLUSH.
   std::vector<AppDelivery> startup(1);
-  startup[0].event.set_kind(v1::AppEvent::FLUSH);
-  startup[0].event.set_origin_id(config_.node_id);
-  startup[0].event.set_reason("cachemeshd started");
+  startup[0].kind = v1::AppEvent::FLUSH;
+  startup[0].origin_id = config_.node_id;
+  startup[0].reason = "cachemeshd started";
   Deliver(startup, now);
   CarryOutOutputs(now);
   PublishSnapshot(now);
@@ -251,11 +252,15 @@ absl::Status Daemon::Run() {
     absl::StatusOr<net::Ready> ready = poller.Wait(timeout);
     if (!ready.ok()) return ready.status();
     now = absl::Now();
-    if (ConsumeEventFd(stop_fd_)) break;
-    if (ConsumeEventFd(reload_fd_)) Reload(now);
-    HandleMesh(now);
-    HandleApps(now);
-    HandleCommands(now);
+    // Only what is ready: every idle look costs system calls.
+    auto fd_ready = [&ready](int fd) {
+      return absl::c_linear_search(ready->fds, fd);
+    };
+    if (fd_ready(stop_fd_) && ConsumeEventFd(stop_fd_)) break;
+    if (fd_ready(reload_fd_) && ConsumeEventFd(reload_fd_)) Reload(now);
+    if (!ready->meshes.empty()) HandleMesh(now);
+    if (!ready->app_servers.empty()) HandleApps(now);
+    if (fd_ready(commands_->wake_fd())) HandleCommands(now);
     Tick(now);
     CarryOutOutputs(now);
     PublishSnapshot(now);
@@ -406,20 +411,17 @@ void Daemon::Deliver(std::vector<AppDelivery>& deliveries, absl::Time now) {
   // Only this loop appends, so the ids the log will assign are known: the
   // events go to the apps first and are then moved into the log, uncopied.
   uint64_t event_id = events_->newest_id() + 1;
-  std::vector<EventLog::Entry> logged;
-  logged.reserve(deliveries.size());
   absl::flat_hash_map<std::string, int> recovered_by_origin;
   uint64_t received = 0;
   frame_.Clear();
-  for (AppDelivery& delivery : deliveries) {
-    v1::AppEvent& event = delivery.event;
-    if (event.kind() == v1::AppEvent::FLUSH) {
+  for (const AppDelivery& delivery : deliveries) {
+    if (delivery.kind == v1::AppEvent::FLUSH) {
       if (delivery.flushed_to != 0) metrics_.flushes->Increment();
       logger_.Warning(
           delivery.flushed_to == 0
-              ? absl::StrCat("FLUSH: ", event.reason())
+              ? absl::StrCat("FLUSH: ", delivery.reason)
               : absl::StrFormat("FLUSH: %s (stream %s/%d seq %d..%d)",
-                                event.reason(), event.origin_id(),
+                                delivery.reason, delivery.origin_id,
                                 delivery.origin_instance,
                                 delivery.flushed_from, delivery.flushed_to));
     } else {
@@ -428,18 +430,18 @@ void Daemon::Deliver(std::vector<AppDelivery>& deliveries, absl::Time now) {
           absl::ToDoubleSeconds(now - delivery.published_at));
       if (delivery.recovered) {
         metrics_.invalidations_recovered->Increment();
-        ++recovered_by_origin[event.origin_id()];
+        ++recovered_by_origin[delivery.origin_id];
       }
     }
-    event.set_event_id(event_id++);
-    frame_.Add(event, delivery.invalidation.get());
-    logged.push_back({std::move(event), std::move(delivery.invalidation)});
+    frame_.Add({delivery.kind, delivery.origin_id, delivery.seq,
+                delivery.reason, event_id++},
+               delivery.invalidation.get());
   }
   metrics_.invalidations_received->Increment(received);
   if (absl::Status sent = app_server_->Publish(frame_); !sent.ok()) {
     logger_.Error(absl::StrCat("app channel: ", sent.message()));
   }
-  events_->AppendAll(std::move(logged));
+  events_->AppendAll(&deliveries);
   for (const auto& [origin, count] : recovered_by_origin) {
     logger_.Info(absl::StrFormat("recovered %d lost invalidations from %s",
                                  count, origin));

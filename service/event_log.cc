@@ -42,20 +42,21 @@ std::string EventLog::GoneReason(uint64_t last_id, uint64_t oldest) const {
                       "-event buffer");
 }
 
-uint64_t EventLog::Append(v1::AppEvent event) {
-  std::vector<Entry> entries(1);
-  entries[0].event = std::move(event);
-  return AppendAll(std::move(entries));
+uint64_t EventLog::Append(AppDelivery event) {
+  std::vector<AppDelivery> events;
+  events.push_back(std::move(event));
+  return AppendAll(&events);
 }
 
-uint64_t EventLog::AppendAll(std::vector<Entry> entries) {
+uint64_t EventLog::AppendAll(std::vector<AppDelivery>* events) {
   absl::MutexLock lock(&mutex_);
   const uint64_t first = next_id_;
-  for (Entry& entry : entries) {
-    entry.event.set_event_id(next_id_++);
+  for (AppDelivery& event : *events) {
     if (events_.size() == capacity_) events_.pop_front();
-    events_.push_back(std::move(entry));
+    events_.push_back(std::move(event));
+    ++next_id_;
   }
+  events->clear();
   return first;
 }
 
@@ -95,11 +96,7 @@ std::vector<v1::AppEvent> EventLog::WaitAfter(
   }
   for (size_t i = after + 1 - oldest;
        i < events_.size() && out.size() < max_events; ++i) {
-    const Entry& entry = events_[i];
-    out.push_back(entry.event);
-    if (entry.invalidation != nullptr) {
-      *out.back().mutable_invalidation() = *entry.invalidation;
-    }
+    out.push_back(events_[i].ToAppEvent(oldest + i));
   }
   return out;
 }

@@ -19,40 +19,31 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/streams.h"
 #include "proto/cachemesh.pb.h"
 
 namespace cachemesh {
 
 class EventLog {
  public:
-  // An event as the log holds it: the invalidation is shared (with the
-  // node's retransmission ring), not copied; readers get it inside the
-  // event.
-  struct Entry {
-    // Without an invalidation when `invalidation` is set.
-    v1::AppEvent event;
-    std::shared_ptr<const v1::Invalidation> invalidation;
-  };
-
   // Retains the newest `capacity` events (at least 1). The first appended
   // event gets id `first_id` (at least 1).
   EventLog(size_t capacity, uint64_t first_id);
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;
 
-  // Stores `event` with the next id (overwriting any event_id it had) and
-  // wakes waiters. Returns the id.
-  uint64_t Append(v1::AppEvent event);
-  // Stores `entries` in order with the next ids (overwriting their
-  // event_ids), at once, and wakes waiters. Returns the first id.
-  uint64_t AppendAll(std::vector<Entry> entries);
+  // Stores `event` with the next id and wakes waiters. Returns the id.
+  uint64_t Append(AppDelivery event);
+  // Stores `events` in order with the next ids, at once, and wakes waiters;
+  // `events` is left empty. Returns the first id. The events' invalidations
+  // stay shared (with the node's retransmission ring), not copied.
+  uint64_t AppendAll(std::vector<AppDelivery>* events);
 
   // The id of the newest event, or first_id - 1 if there is none yet: the
   // resume point for a reader that wants only events from now on.
@@ -98,7 +89,7 @@ class EventLog {
   const size_t capacity_;
   const uint64_t first_id_;
   mutable absl::Mutex mutex_;
-  std::deque<Entry> events_ ABSL_GUARDED_BY(mutex_);
+  std::deque<AppDelivery> events_ ABSL_GUARDED_BY(mutex_);
   uint64_t next_id_ ABSL_GUARDED_BY(mutex_);
   bool shutdown_ ABSL_GUARDED_BY(mutex_) = false;
 };

@@ -27,7 +27,7 @@ v1::Invalidation Update(const std::string& key) {
 std::vector<std::string> DeliveredKeys(const MiniCluster& cluster, int i) {
   std::vector<std::string> keys;
   for (const AppDelivery& delivery : cluster.deliveries(i)) {
-    if (delivery.event.kind() == v1::AppEvent::INVALIDATION) {
+    if (delivery.kind == v1::AppEvent::INVALIDATION) {
       keys.push_back(delivery.invalidation->key());
     }
   }
@@ -37,7 +37,7 @@ std::vector<std::string> DeliveredKeys(const MiniCluster& cluster, int i) {
 int Flushes(const MiniCluster& cluster, int i) {
   int flushes = 0;
   for (const AppDelivery& delivery : cluster.deliveries(i)) {
-    flushes += delivery.event.kind() == v1::AppEvent::FLUSH;
+    flushes += delivery.kind == v1::AppEvent::FLUSH;
   }
   return flushes;
 }
@@ -240,10 +240,10 @@ TEST(NodeTest, EvictedRangeIsAnsweredGoneAndFlushed) {
   // Seqs 1-2 fell out of the ring: FLUSH covers them, then 3.. arrive.
   ASSERT_GE(cluster.deliveries(2).size(), 1u);
   const AppDelivery& flush = cluster.deliveries(2)[0];
-  EXPECT_EQ(flush.event.kind(), v1::AppEvent::FLUSH);
+  EXPECT_EQ(flush.kind, v1::AppEvent::FLUSH);
   EXPECT_EQ(flush.flushed_from, 1u);
   EXPECT_GE(flush.flushed_to, 2u);
-  EXPECT_THAT(flush.event.reason(), ::testing::HasSubstr("no longer holds"));
+  EXPECT_THAT(flush.reason, ::testing::HasSubstr("no longer holds"));
   EXPECT_EQ(DeliveredKeys(cluster, 2).back(), "g");
   EXPECT_EQ(Flushes(cluster, 2), 1);
 }

@@ -37,8 +37,8 @@ std::shared_ptr<const v1::InvalidationBatch> Batch(uint64_t first_seq,
 std::vector<uint64_t> DeliveredSeqs(const std::vector<AppDelivery>& out) {
   std::vector<uint64_t> seqs;
   for (const AppDelivery& delivery : out) {
-    if (delivery.event.kind() == v1::AppEvent::INVALIDATION) {
-      seqs.push_back(delivery.event.seq());
+    if (delivery.kind == v1::AppEvent::INVALIDATION) {
+      seqs.push_back(delivery.seq);
     }
   }
   return seqs;
@@ -121,7 +121,7 @@ TEST(IncomingStreamTest, FlushCoversTheGapThenDeliversWhatFollows) {
   stream.OnBatch(Batch(4, 2), false, kStart, &out);
   stream.FlushThrough(3, "gone", kStart, &out);
   ASSERT_EQ(out.size(), 3u);
-  EXPECT_EQ(out[0].event.kind(), v1::AppEvent::FLUSH);
+  EXPECT_EQ(out[0].kind, v1::AppEvent::FLUSH);
   EXPECT_EQ(out[0].flushed_from, 1u);
   EXPECT_EQ(out[0].flushed_to, 3u);
   EXPECT_EQ(out[0].origin_instance, 7u);

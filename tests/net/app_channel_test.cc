@@ -56,9 +56,8 @@ v1::AppEvent MakeEvent(uint64_t event_id) {
 AppEventFrame Frame(const std::vector<v1::AppEvent>& events) {
   AppEventFrame frame;
   for (const v1::AppEvent& event : events) {
-    v1::AppEvent header = event;
-    header.clear_invalidation();
-    frame.Add(header,
+    frame.Add({event.kind(), event.origin_id(), event.seq(), event.reason(),
+               event.event_id()},
               event.has_invalidation() ? &event.invalidation() : nullptr);
   }
   return frame;

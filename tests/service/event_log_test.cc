@@ -19,14 +19,15 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-v1::AppEvent Invalidation(const std::string& key) {
-  v1::AppEvent event;
-  event.set_kind(v1::AppEvent::INVALIDATION);
-  event.set_origin_id("app2:4001");
-  v1::Invalidation* invalidation = event.mutable_invalidation();
+AppDelivery Invalidation(const std::string& key) {
+  AppDelivery event;
+  event.kind = v1::AppEvent::INVALIDATION;
+  event.origin_id = "app2:4001";
+  auto invalidation = std::make_shared<v1::Invalidation>();
   invalidation->set_op(v1::Invalidation::UPDATE);
   invalidation->set_region("org.hisp.dhis.dataelement.DataElement");
   invalidation->set_key(key);
+  event.invalidation = std::move(invalidation);
   return event;
 }
 
@@ -59,19 +60,16 @@ TEST(EventLogTest, AssignsStrictlyIncreasingIdsFromFirstId) {
 
 TEST(EventLogTest, AppendAllSharesInvalidationsAndReadersGetThemInside) {
   EventLog log(/*capacity=*/2, /*first_id=*/7);
-  std::vector<EventLog::Entry> entries(3);
+  std::vector<AppDelivery> events;
   for (int i = 0; i < 3; ++i) {
-    v1::AppEvent full = Invalidation("k" + std::to_string(i));
-    entries[i].invalidation =
-        std::make_shared<const v1::Invalidation>(full.invalidation());
-    full.clear_invalidation();
-    entries[i].event = full;
+    events.push_back(Invalidation("k" + std::to_string(i)));
   }
-  std::weak_ptr<const v1::Invalidation> first = entries[0].invalidation;
-  std::weak_ptr<const v1::Invalidation> last = entries[2].invalidation;
-  EXPECT_EQ(log.AppendAll(std::move(entries)), 7u);
+  std::weak_ptr<const v1::Invalidation> first = events[0].invalidation;
+  std::weak_ptr<const v1::Invalidation> last = events[2].invalidation;
+  EXPECT_EQ(log.AppendAll(&events), 7u);
+  EXPECT_TRUE(events.empty());
   EXPECT_EQ(log.newest_id(), 9u);
-  // Capacity 2: the first entry, and its share of the invalidation, is gone.
+  // Capacity 2: the first event, and its share of the invalidation, is gone.
   EXPECT_TRUE(first.expired());
   EXPECT_FALSE(last.expired());
 
@@ -82,12 +80,10 @@ TEST(EventLogTest, AppendAllSharesInvalidationsAndReadersGetThemInside) {
   EXPECT_EQ(read[1].origin_id(), "app2:4001");
 }
 
-TEST(EventLogTest, StartsAtAnEpochAndOverwritesGivenIds) {
+TEST(EventLogTest, StartsAtAnEpoch) {
   EventLog log(10, /*first_id=*/1700000000000000);
   EXPECT_EQ(log.newest_id(), 1699999999999999u);
-  v1::AppEvent event = Invalidation("a");
-  event.set_event_id(7);
-  EXPECT_EQ(log.Append(event), 1700000000000000u);
+  EXPECT_EQ(log.Append(Invalidation("a")), 1700000000000000u);
   EXPECT_THAT(Ids(log.WaitAfter(1699999999999999, 10, absl::ZeroDuration())),
               ElementsAre(1700000000000000u));
 }
@@ -176,7 +172,8 @@ TEST(EventLogTest, AppendWakesAWaiter) {
 
 TEST(EventLogTest, ShutdownWakesWaitersAndStopsBlocking) {
   EventLog log(10, 1);
-  std::vector<v1::AppEvent> received = {Invalidation("placeholder")};
+  std::vector<v1::AppEvent> received = {
+      Invalidation("placeholder").ToAppEvent(1)};
   std::thread waiter(
       [&] { received = log.WaitAfter(0, 10, absl::InfiniteDuration()); });
   log.Shutdown();
@@ -189,7 +186,8 @@ TEST(EventLogTest, ShutdownWakesWaitersAndStopsBlocking) {
 TEST(EventLogTest, CancelledFlagAndWakeWaitersReleaseAWaiter) {
   EventLog log(10, 1);
   std::atomic<bool> cancelled{false};
-  std::vector<v1::AppEvent> received = {Invalidation("placeholder")};
+  std::vector<v1::AppEvent> received = {
+      Invalidation("placeholder").ToAppEvent(1)};
   std::thread waiter([&] {
     received = log.WaitAfter(0, 10, absl::InfiniteDuration(), &cancelled);
   });

@@ -133,14 +133,15 @@ NodeSnapshot HealthySnapshot() {
   return snapshot;
 }
 
-v1::AppEvent Invalidation(const std::string& key) {
-  v1::AppEvent event;
-  event.set_kind(v1::AppEvent::INVALIDATION);
-  event.set_origin_id("app2:4001");
-  v1::Invalidation* invalidation = event.mutable_invalidation();
+AppDelivery Invalidation(const std::string& key) {
+  AppDelivery event;
+  event.kind = v1::AppEvent::INVALIDATION;
+  event.origin_id = "app2:4001";
+  auto invalidation = std::make_shared<v1::Invalidation>();
   invalidation->set_op(v1::Invalidation::UPDATE);
   invalidation->set_region("org.hisp.dhis.dataelement.DataElement");
   invalidation->set_key(key);
+  event.invalidation = std::move(invalidation);
   return event;
 }
 

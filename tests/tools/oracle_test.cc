@@ -31,9 +31,9 @@ v1::Invalidation Update(const std::string& key) {
 AppDelivery Invalidation(const std::string& origin, uint64_t instance,
                          uint64_t seq, const std::string& key) {
   AppDelivery delivery;
-  delivery.event.set_kind(v1::AppEvent::INVALIDATION);
-  delivery.event.set_origin_id(origin);
-  delivery.event.set_seq(seq);
+  delivery.kind = v1::AppEvent::INVALIDATION;
+  delivery.origin_id = origin;
+  delivery.seq = seq;
   delivery.invalidation = std::make_shared<const v1::Invalidation>(Update(key));
   delivery.origin_instance = instance;
   return delivery;
@@ -42,8 +42,8 @@ AppDelivery Invalidation(const std::string& origin, uint64_t instance,
 AppDelivery Flush(const std::string& origin, uint64_t instance, uint64_t from,
                   uint64_t to) {
   AppDelivery delivery;
-  delivery.event.set_kind(v1::AppEvent::FLUSH);
-  delivery.event.set_origin_id(origin);
+  delivery.kind = v1::AppEvent::FLUSH;
+  delivery.origin_id = origin;
   delivery.origin_instance = instance;
   delivery.flushed_from = from;
   delivery.flushed_to = to;

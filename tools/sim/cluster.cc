@@ -488,11 +488,11 @@ void ClusterSim::HandleOutputs(int slot) {
     BroadcastFrom(slot, std::move(envelope));
   }
   for (const AppDelivery& delivery : outputs.deliveries) {
-    if (delivery.event.kind() == v1::AppEvent::FLUSH) {
+    if (delivery.kind == v1::AppEvent::FLUSH) {
       Trace(absl::StrFormat("%s: FLUSH %s#%d seq %d..%d (%s)", s.id,
-                            delivery.event.origin_id(),
+                            delivery.origin_id,
                             delivery.origin_instance, delivery.flushed_from,
-                            delivery.flushed_to, delivery.event.reason()));
+                            delivery.flushed_to, delivery.reason));
     }
     oracle_.Delivered(s.oracle, delivery, now_);
   }

@@ -109,7 +109,7 @@ void Oracle::Published(Handle origin, uint64_t seq,
 
 void Oracle::Delivered(Handle receiver, const AppDelivery& delivery,
                        absl::Time at) {
-  if (delivery.event.kind() == v1::AppEvent::FLUSH) {
+  if (delivery.kind == v1::AppEvent::FLUSH) {
     OnFlush(receiver, delivery);
   } else {
     OnInvalidation(receiver, delivery, at);
@@ -118,9 +118,9 @@ void Oracle::Delivered(Handle receiver, const AppDelivery& delivery,
 
 void Oracle::OnInvalidation(Handle receiver, const AppDelivery& delivery,
                             absl::Time at) {
-  const std::string& origin_id = delivery.event.origin_id();
+  const std::string& origin_id = delivery.origin_id;
   const int stream = StreamIndex(origin_id, delivery.origin_instance);
-  const uint64_t seq = delivery.event.seq();
+  const uint64_t seq = delivery.seq;
   ++live_.delivered;
   live_.recovered += delivery.recovered;
   std::vector<Publication>& publications = streams_[stream].publications;
@@ -174,7 +174,7 @@ void Oracle::OnFlush(Handle receiver, const AppDelivery& delivery) {
     return;  // Covers nothing.
   }
   const int stream =
-      StreamIndex(delivery.event.origin_id(), delivery.origin_instance);
+      StreamIndex(delivery.origin_id, delivery.origin_instance);
   Received& received = ReceivedOf(receiver, stream);
   received.flushed.emplace_back(delivery.flushed_from, delivery.flushed_to);
   received.high = std::max(received.high, delivery.flushed_to);
