@@ -59,6 +59,18 @@ int Millis(absl::Duration duration) {
   return static_cast<int>(absl::ToInt64Milliseconds(duration));
 }
 
+// Messages are parsed into an arena that starts in a block of its own, kept
+// across resets; it fits a full batch of small events.
+constexpr size_t kArenaBlockBytes = 256 << 10;
+
+google::protobuf::ArenaOptions ArenaOptions(std::vector<char>& block) {
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block.data();
+  options.initial_block_size = block.size();
+  options.max_block_size = 1 << 20;
+  return options;
+}
+
 v1::AppEvent FlushEvent(std::string reason) {
   v1::AppEvent flush;
   flush.set_kind(v1::AppEvent::FLUSH);
@@ -101,7 +113,10 @@ Client::Client(std::unique_ptr<Context> context,
     : context_(std::move(context)),
       sockets_(std::move(sockets)),
       endpoint_(std::move(endpoint)),
-      events_endpoint_(AppEventsEndpoint(endpoint_)) {}
+      events_endpoint_(AppEventsEndpoint(endpoint_)),
+      arena_block_(kArenaBlockBytes),
+      arena_(std::make_unique<google::protobuf::Arena>(
+          ArenaOptions(arena_block_))) {}
 
 Client::~Client() = default;
 
@@ -165,15 +180,18 @@ absl::StatusOr<bool> Client::ReceiveFrame(absl::Duration timeout) {
     const bool single_frame = !frame.more();
     next_ = 0;
     next_checked_ = false;
+    arena_->Reset();
+    batch_ =
+        google::protobuf::Arena::CreateMessage<v1::AppEventBatch>(arena_.get());
     const bool readable =
         single_frame &&
-        batch_.ParseFromArray(frame.data(), static_cast<int>(frame.size())) &&
-        batch_.events_size() > 0;
+        batch_->ParseFromArray(frame.data(), static_cast<int>(frame.size())) &&
+        batch_->events_size() > 0;
     while (frame.more()) {
       (void)sockets_->sub.recv(frame, zmq::recv_flags::dontwait);
     }
     if (!readable) {
-      batch_.Clear();
+      batch_->Clear();
       last_event_id_ = 0;  // Unknown now: the next event starts afresh.
       flush_ = FlushEvent(absl::StrCat("unreadable event message on \"",
                                        events_endpoint_, "\""));
@@ -186,8 +204,8 @@ absl::StatusOr<bool> Client::ReceiveFrame(absl::Duration timeout) {
 
 v1::AppEvent* Client::Peek() {
   if (flush_.has_value()) return &*flush_;
-  if (next_ >= batch_.events_size()) return nullptr;
-  v1::AppEvent* event = batch_.mutable_events(next_);
+  if (batch_ == nullptr || next_ >= batch_->events_size()) return nullptr;
+  v1::AppEvent* event = batch_->mutable_events(next_);
   if (next_checked_) return event;
   next_checked_ = true;
   const uint64_t id = event->event_id();
@@ -198,8 +216,8 @@ v1::AppEvent* Client::Peek() {
   flush_ = FlushEvent(
       id > expected
           ? absl::StrCat("app channel lost events ", expected, " to ", id - 1)
-          : absl::StrCat("app channel event ids went back from ",
-                         expected - 1, " to ", id, ": the daemon restarted"));
+          : absl::StrCat("app channel event ids went back from ", expected - 1,
+                         " to ", id, ": the daemon restarted"));
   return &*flush_;
 }
 

@@ -31,10 +31,17 @@
 //     }
 //   }
 //
+// An app that takes many events at once calls ReceiveAll instead, which hands
+// each event of the daemon's next message to a callback, uncopied:
+//
+//   absl::StatusOr<size_t> handled = (*client)->ReceiveAll(
+//       absl::Seconds(1), [&](const cm::v1::AppEvent& event) { ... });
+//
 // Events arrive only while connected: the app's cache must start empty (or
 // be flushed) when the client connects. Receive turns every event it cannot
 // vouch for into a FLUSH: a gap in `event_id` (events dropped because the app
-// fell behind, or the daemon restarted) or an unreadable message.
+// fell behind, or the daemon restarted) or an unreadable message; so does
+// ReceiveAll.
 //
 // Not thread-safe. Publish and Receive use separate sockets, but a Client
 // must still be used by one thread at a time; use two Clients for two
@@ -47,11 +54,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
-#include "absl/status/status.h"
 #include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "google/protobuf/arena.h"
 #include "net/app_endpoint.h"
 #include "proto/cachemesh.pb.h"
 
@@ -98,8 +107,9 @@ class Client {
   // then calls `handle` on each event of the daemon's next message (or what
   // is left of it after Receive), in order, as Receive would return them.
   // Returns how many; 0 when none came in time. The events are parsed into
-  // buffers the Client reuses, so a warm Client allocates nothing per event.
-  // `handle` must not call back into the Client.
+  // an arena the Client reuses and handed over uncopied (Receive copies
+  // each); an event is valid only during its call. `handle` must not call
+  // back into the Client.
   absl::StatusOr<size_t> ReceiveAll(
       absl::Duration timeout,
       absl::FunctionRef<void(const v1::AppEvent&)> handle);
@@ -125,9 +135,12 @@ class Client {
   std::string endpoint_;
   std::string events_endpoint_;
   uint64_t last_event_id_ = 0;
-  // The last message received (reused, with its buffers, for the next one)
-  // and the index of its first event not yet handed out.
-  v1::AppEventBatch batch_;
+  // The last message received, parsed into arena_ (reset for the next one;
+  // it starts in arena_block_, which it keeps), and the index of its first
+  // event not yet handed out.
+  std::vector<char> arena_block_;
+  std::unique_ptr<google::protobuf::Arena> arena_;
+  v1::AppEventBatch* batch_ = nullptr;
   int next_ = 0;
   // Whether batch_.events(next_) was checked against last_event_id_.
   bool next_checked_ = false;

@@ -10,8 +10,8 @@
 //  2. latency: one invalidation per Publish at a paced rate;
 //  3. throughput (optional): lists of `batch` invalidations per Publish as
 //     fast as the slowest receiver keeps up with, at most `window`
-//     invalidations ahead of it (beyond the app channel's high-water marks
-//     events would be dropped and turned into FLUSHes).
+//     invalidations ahead of it. Receivers take events in bulk
+//     (net::Client::ReceiveAll), as a busy app would.
 #ifndef CACHEMESH_TOOLS_BENCH_CACHEMESH_BENCH_H_
 #define CACHEMESH_TOOLS_BENCH_CACHEMESH_BENCH_H_
 
