@@ -43,8 +43,9 @@ struct StreamOptions {
 };
 
 // An event for the local app: an invalidation to apply, or a FLUSH. Plain
-// fields rather than a v1::AppEvent, so that delivering one allocates
-// nothing; ToAppEvent() builds the message.
+// fields rather than a v1::AppEvent (whose every string is an allocation),
+// so that a delivery is cheap to make and to move; ToAppEvent() builds the
+// message.
 struct AppDelivery {
   v1::AppEvent::Kind kind = v1::AppEvent::INVALIDATION;
   // The member that published it (INVALIDATION) or whose stream had the
