@@ -97,6 +97,24 @@ std::vector<std::shared_ptr<const v1::Envelope>> OutgoingStream::TakeBatches(
   return envelopes;
 }
 
+namespace {
+
+// Invalidation `i` of `batch`, for as long as it is held. Normally a share of
+// the whole batch pointing at it; copied from a retransmission, where one
+// missing invalidation may come with hundreds already held, which would keep
+// the whole batch alive for it.
+std::shared_ptr<const v1::Invalidation> Keep(
+    const std::shared_ptr<const v1::InvalidationBatch>& batch, int i,
+    bool recovered) {
+  if (recovered) {
+    return std::make_shared<const v1::Invalidation>(batch->invalidations(i));
+  }
+  return std::shared_ptr<const v1::Invalidation>(batch,
+                                                 &batch->invalidations(i));
+}
+
+}  // namespace
+
 IncomingStream::IncomingStream(std::string origin_id, uint64_t origin_instance,
                                uint64_t start_after,
                                const StreamOptions& options, absl::Time now)
@@ -119,11 +137,7 @@ void IncomingStream::OnBatch(std::shared_ptr<const v1::InvalidationBatch> batch,
   for (int i = 0; i < size; ++i) {
     const uint64_t seq = batch->first_seq() + i;
     if (seq <= contiguous_ || pending_.count(seq) > 0) continue;
-    // Shares ownership of the whole batch, points at one invalidation.
-    StoredInvalidation stored{seq,
-                              std::shared_ptr<const v1::Invalidation>(
-                                  batch, &batch->invalidations(i)),
-                              published_at};
+    StoredInvalidation stored{seq, Keep(batch, i, recovered), published_at};
     if (seq == contiguous_ + 1 && pending_.empty()) {  // The usual case.
       DeliverNext(std::move(stored), recovered, out);
     } else {

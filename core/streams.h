@@ -44,7 +44,8 @@ struct StreamOptions {
 
 // An event for the local app: an invalidation to apply, or a FLUSH. Plain
 // fields rather than a v1::AppEvent (whose every string is an allocation),
-// so that a delivery is cheap to make and to move; ToAppEvent() builds the
+// so that a delivery is cheap to make and to move (the origin id is copied,
+// without allocating for ids up to 15 bytes); ToAppEvent() builds the
 // message.
 struct AppDelivery {
   v1::AppEvent::Kind kind = v1::AppEvent::INVALIDATION;
@@ -129,8 +130,9 @@ class IncomingStream {
                  absl::Time now);
 
   // A batch from the origin or a relay. Appends what becomes deliverable.
-  // Kept invalidations point into `batch` (shared, never copied), so a
-  // received batch lives while any of its invalidations is held.
+  // Kept invalidations point into `batch` (shared, not copied), so a
+  // received batch lives while any of its invalidations is held; a
+  // retransmission's (`recovered`) are copied instead.
   void OnBatch(std::shared_ptr<const v1::InvalidationBatch> batch,
                bool recovered, absl::Time now, std::vector<AppDelivery>* out);
   // Someone says sequence number `seq` exists.

@@ -18,7 +18,7 @@
 // ZMQ_SNDTIMEO   PUSH  send_timeout: how long Publish waits for the daemon.
 // ZMQ_LINGER     PUSH  linger: accepted invalidations still get out when the
 //                      app destroys the Client right after Publish.
-// ZMQ_RCVHWM     SUB   receive_hwm: events queued in the app.
+// ZMQ_RCVHWM     SUB   receive_hwm: event messages queued in the app.
 // ZMQ_LINGER     SUB   0: closing never waits.
 // ZMQ_SUBSCRIBE  SUB   "": every event.
 

@@ -76,7 +76,8 @@ struct ClientOptions {
   // Destroying the Client waits at most this long to hand over invalidations
   // that Publish accepted but did not send yet.
   absl::Duration linger = absl::Seconds(1);
-  // Events queued in the client before the daemon drops them for this app.
+  // Event messages (each a turn of the daemon's loop, one or more events)
+  // queued in the client before the daemon drops them for this app.
   int receive_hwm = 100000;
 };
 

@@ -153,7 +153,7 @@ class Mesh {
   absl::StatusOr<MeshInput> Drain();
   // The same into `input`, replacing what it held; after an error it holds
   // what was read before it. Reusing one MeshInput reuses its payload
-  // buffers: a busy loop then reads without allocating.
+  // strings' buffers from call to call.
   absl::Status Drain(MeshInput& input);
 
   MeshStats stats() const { return stats_; }

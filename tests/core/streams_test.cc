@@ -90,6 +90,19 @@ TEST(IncomingStreamTest, KeepsTheReceivedBatchWhileHoldingItsInvalidations) {
   EXPECT_EQ(stream.ring().Range(1, 2)[0]->invalidation.get(), first);
 }
 
+TEST(IncomingStreamTest, CopiesWhatItKeepsFromARetransmission) {
+  IncomingStream stream("a", 1, 0, StreamOptions(), kStart);
+  std::vector<AppDelivery> out;
+  std::shared_ptr<const v1::InvalidationBatch> batch = Batch(1, 2);
+  std::weak_ptr<const v1::InvalidationBatch> watch = batch;
+  stream.OnBatch(std::move(batch), /*recovered=*/true, kStart, &out);
+  ASSERT_EQ(out.size(), 2u);
+  // Nothing keeps the retransmitted batch itself alive.
+  EXPECT_TRUE(watch.expired());
+  EXPECT_EQ(out[1].invalidation->key(), "k2");
+  EXPECT_EQ(stream.ring().Range(1, 2).size(), 2u);
+}
+
 TEST(IncomingStreamTest, DeliversInOrderExactlyOnce) {
   IncomingStream stream("a", 1, 0, StreamOptions(), kStart);
   std::vector<AppDelivery> out;
