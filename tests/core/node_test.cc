@@ -8,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures.h"
 #include "tests/core/mini_cluster.h"
 
 namespace cachemesh {
@@ -16,13 +17,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-v1::Invalidation Update(const std::string& key) {
-  v1::Invalidation invalidation;
-  invalidation.set_op(v1::Invalidation::UPDATE);
-  invalidation.set_region("org.hisp.dhis.dataelement.DataElement");
-  invalidation.set_key(key);
-  return invalidation;
-}
+using test::Update;
 
 std::vector<std::string> DeliveredKeys(const MiniCluster& cluster, int i) {
   std::vector<std::string> keys;

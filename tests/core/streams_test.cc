@@ -8,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures.h"
 
 namespace cachemesh {
 namespace {
@@ -16,13 +17,7 @@ using ::testing::ElementsAre;
 
 const absl::Time kStart = absl::UnixEpoch() + absl::Seconds(1000);
 
-v1::Invalidation Update(const std::string& key) {
-  v1::Invalidation invalidation;
-  invalidation.set_op(v1::Invalidation::UPDATE);
-  invalidation.set_region("org.hisp.dhis.dataelement.DataElement");
-  invalidation.set_key(key);
-  return invalidation;
-}
+using test::Update;
 
 std::shared_ptr<const v1::InvalidationBatch> Batch(uint64_t first_seq,
                                                    int count) {

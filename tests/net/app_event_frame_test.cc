@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures.h"
 #include "proto/cachemesh.pb.h"
 
 namespace cachemesh {
@@ -15,13 +16,7 @@ namespace {
 
 using ::google::protobuf::util::MessageDifferencer;
 
-v1::Invalidation Update(const std::string& key) {
-  v1::Invalidation invalidation;
-  invalidation.set_op(v1::Invalidation::UPDATE);
-  invalidation.set_region("org.hisp.dhis.dataelement.DataElement");
-  invalidation.set_key(key);
-  return invalidation;
-}
+using test::Update;
 
 v1::AppEvent Event(uint64_t event_id, v1::AppEvent::Kind kind) {
   v1::AppEvent event;

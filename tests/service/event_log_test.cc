@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures.h"
 #include "proto/cachemesh.pb.h"
 
 namespace cachemesh {
@@ -19,17 +20,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-AppDelivery Invalidation(const std::string& key) {
-  AppDelivery event;
-  event.kind = v1::AppEvent::INVALIDATION;
-  event.origin_id = "app2:4001";
-  auto invalidation = std::make_shared<v1::Invalidation>();
-  invalidation->set_op(v1::Invalidation::UPDATE);
-  invalidation->set_region("org.hisp.dhis.dataelement.DataElement");
-  invalidation->set_key(key);
-  event.invalidation = std::move(invalidation);
-  return event;
-}
 
 std::vector<uint64_t> Ids(const std::vector<v1::AppEvent>& events) {
   std::vector<uint64_t> ids;
@@ -39,16 +29,16 @@ std::vector<uint64_t> Ids(const std::vector<v1::AppEvent>& events) {
 
 void AppendKeys(EventLog& log, int count) {
   for (int i = 0; i < count; ++i) {
-    log.Append(Invalidation("key" + std::to_string(i)));
+    log.Append(test::UpdateDelivery("key" + std::to_string(i)));
   }
 }
 
 TEST(EventLogTest, AssignsStrictlyIncreasingIdsFromFirstId) {
   EventLog log(/*capacity=*/10, /*first_id=*/1);
   EXPECT_EQ(log.newest_id(), 0u);
-  EXPECT_EQ(log.Append(Invalidation("a")), 1u);
-  EXPECT_EQ(log.Append(Invalidation("b")), 2u);
-  EXPECT_EQ(log.Append(Invalidation("c")), 3u);
+  EXPECT_EQ(log.Append(test::UpdateDelivery("a")), 1u);
+  EXPECT_EQ(log.Append(test::UpdateDelivery("b")), 2u);
+  EXPECT_EQ(log.Append(test::UpdateDelivery("c")), 3u);
   EXPECT_EQ(log.newest_id(), 3u);
 
   const std::vector<v1::AppEvent> events =
@@ -62,7 +52,7 @@ TEST(EventLogTest, AppendAllSharesInvalidationsAndReadersGetThemInside) {
   EventLog log(/*capacity=*/2, /*first_id=*/7);
   std::vector<AppDelivery> events;
   for (int i = 0; i < 3; ++i) {
-    events.push_back(Invalidation("k" + std::to_string(i)));
+    events.push_back(test::UpdateDelivery("k" + std::to_string(i)));
   }
   std::weak_ptr<const v1::Invalidation> first = events[0].invalidation;
   std::weak_ptr<const v1::Invalidation> last = events[2].invalidation;
@@ -83,7 +73,7 @@ TEST(EventLogTest, AppendAllSharesInvalidationsAndReadersGetThemInside) {
 TEST(EventLogTest, StartsAtAnEpoch) {
   EventLog log(10, /*first_id=*/1700000000000000);
   EXPECT_EQ(log.newest_id(), 1699999999999999u);
-  EXPECT_EQ(log.Append(Invalidation("a")), 1700000000000000u);
+  EXPECT_EQ(log.Append(test::UpdateDelivery("a")), 1700000000000000u);
   EXPECT_THAT(Ids(log.WaitAfter(1699999999999999, 10, absl::ZeroDuration())),
               ElementsAre(1700000000000000u));
 }
@@ -137,7 +127,7 @@ TEST(EventLogTest, FutureResumePointGivesFlushThenLiveEvents) {
   EXPECT_EQ(flush[0].kind(), v1::AppEvent::FLUSH);
   EXPECT_THAT(flush[0].reason(), HasSubstr("resume point 7 is unknown"));
 
-  log.Append(Invalidation("live"));
+  log.Append(test::UpdateDelivery("live"));
   EXPECT_THAT(Ids(log.WaitAfter(2, 10, absl::ZeroDuration())), ElementsAre(3));
 }
 
@@ -165,7 +155,7 @@ TEST(EventLogTest, AppendWakesAWaiter) {
   std::vector<v1::AppEvent> received;
   std::thread waiter(
       [&] { received = log.WaitAfter(0, 10, absl::InfiniteDuration()); });
-  log.Append(Invalidation("wake"));
+  log.Append(test::UpdateDelivery("wake"));
   waiter.join();
   EXPECT_THAT(Ids(received), ElementsAre(1));
 }
@@ -173,7 +163,7 @@ TEST(EventLogTest, AppendWakesAWaiter) {
 TEST(EventLogTest, ShutdownWakesWaitersAndStopsBlocking) {
   EventLog log(10, 1);
   std::vector<v1::AppEvent> received = {
-      Invalidation("placeholder").ToAppEvent(1)};
+      test::UpdateDelivery("placeholder").ToAppEvent(1)};
   std::thread waiter(
       [&] { received = log.WaitAfter(0, 10, absl::InfiniteDuration()); });
   log.Shutdown();
@@ -187,7 +177,7 @@ TEST(EventLogTest, CancelledFlagAndWakeWaitersReleaseAWaiter) {
   EventLog log(10, 1);
   std::atomic<bool> cancelled{false};
   std::vector<v1::AppEvent> received = {
-      Invalidation("placeholder").ToAppEvent(1)};
+      test::UpdateDelivery("placeholder").ToAppEvent(1)};
   std::thread waiter([&] {
     received = log.WaitAfter(0, 10, absl::InfiniteDuration(), &cancelled);
   });

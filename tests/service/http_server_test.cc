@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures.h"
 #include "httplib.h"
 #include "proto/cachemesh.pb.h"
 #include "service/event_log.h"
@@ -133,17 +134,6 @@ NodeSnapshot HealthySnapshot() {
   return snapshot;
 }
 
-AppDelivery Invalidation(const std::string& key) {
-  AppDelivery event;
-  event.kind = v1::AppEvent::INVALIDATION;
-  event.origin_id = "app2:4001";
-  auto invalidation = std::make_shared<v1::Invalidation>();
-  invalidation->set_op(v1::Invalidation::UPDATE);
-  invalidation->set_region("org.hisp.dhis.dataelement.DataElement");
-  invalidation->set_key(key);
-  event.invalidation = std::move(invalidation);
-  return event;
-}
 
 template <typename Message>
 Message FromJson(const std::string& json) {
@@ -576,7 +566,7 @@ TEST_F(HttpServerTest, UnknownPathsGetJson404) {
 
 TEST_F(HttpServerTest, StreamResumesFromLastEventId) {
   for (int i = 1; i <= 4; ++i)
-    events_.Append(Invalidation(absl::StrCat("k", i)));
+    events_.Append(test::UpdateDelivery(absl::StrCat("k", i)));
   StartServer();
   {
     SseReader reader(server_->port(), {{"Last-Event-ID", "0"}},
@@ -596,14 +586,14 @@ TEST_F(HttpServerTest, StreamResumesFromLastEventId) {
                    "/v1/invalidations/stream");
   ASSERT_TRUE(reader.AwaitEvents(2));
   EXPECT_THAT(Ids(reader.events()), ElementsAre("3", "4"));
-  events_.Append(Invalidation("k5"));
+  events_.Append(test::UpdateDelivery("k5"));
   ASSERT_TRUE(reader.AwaitEvents(3));
   EXPECT_THAT(Ids(reader.events()), ElementsAre("3", "4", "5"));
 }
 
 TEST_F(HttpServerTest, StreamTakesTheResumePointFromTheQueryToo) {
   for (int i = 1; i <= 3; ++i)
-    events_.Append(Invalidation(absl::StrCat("k", i)));
+    events_.Append(test::UpdateDelivery(absl::StrCat("k", i)));
   StartServer();
   SseReader reader(server_->port(), {},
                    "/v1/invalidations/stream?lastEventId=1");
@@ -612,12 +602,12 @@ TEST_F(HttpServerTest, StreamTakesTheResumePointFromTheQueryToo) {
 }
 
 TEST_F(HttpServerTest, StreamWithoutResumePointStartsLive) {
-  events_.Append(Invalidation("old1"));
-  events_.Append(Invalidation("old2"));
+  events_.Append(test::UpdateDelivery("old1"));
+  events_.Append(test::UpdateDelivery("old2"));
   StartServer();
   SseReader reader(server_->port(), {}, "/v1/invalidations/stream");
   ASSERT_TRUE(reader.AwaitGreeting());
-  events_.Append(Invalidation("new"));
+  events_.Append(test::UpdateDelivery("new"));
   ASSERT_TRUE(reader.AwaitEvents(1));
   const std::vector<SseEvent> events = reader.events();
   EXPECT_THAT(Ids(events), ElementsAre("3"));
@@ -626,7 +616,7 @@ TEST_F(HttpServerTest, StreamWithoutResumePointStartsLive) {
 
 TEST_F(HttpServerTest, StreamFlushesFirstWhenTheResumePointIsGone) {
   for (int i = 1; i <= 6; ++i)
-    events_.Append(Invalidation(absl::StrCat("k", i)));
+    events_.Append(test::UpdateDelivery(absl::StrCat("k", i)));
   StartServer();  // The log holds 4 events: 3..6.
   SseReader reader(server_->port(), {{"Last-Event-ID", "1"}},
                    "/v1/invalidations/stream");
@@ -641,14 +631,14 @@ TEST_F(HttpServerTest, StreamFlushesFirstWhenTheResumePointIsGone) {
 }
 
 TEST_F(HttpServerTest, StreamFlushesFirstForAnIdFromAnotherDaemonRun) {
-  events_.Append(Invalidation("k1"));
+  events_.Append(test::UpdateDelivery("k1"));
   StartServer();
   SseReader reader(server_->port(), {{"Last-Event-ID", "900"}},
                    "/v1/invalidations/stream");
   ASSERT_TRUE(reader.AwaitEvents(1));
   EXPECT_EQ(reader.events()[0].type, "flush");
   EXPECT_EQ(reader.events()[0].id, "1");
-  events_.Append(Invalidation("k2"));
+  events_.Append(test::UpdateDelivery("k2"));
   ASSERT_TRUE(reader.AwaitEvents(2));
   EXPECT_EQ(reader.events()[1].id, "2");
 }
@@ -659,7 +649,7 @@ TEST_F(HttpServerTest, StreamIsNeverCompressed) {
   SseReader reader(server_->port(), {{"Accept-Encoding", "gzip, deflate, br"}},
                    "/v1/invalidations/stream");
   ASSERT_TRUE(reader.AwaitGreeting());
-  events_.Append(Invalidation("k1"));
+  events_.Append(test::UpdateDelivery("k1"));
   ASSERT_TRUE(reader.AwaitEvents(1));
   EXPECT_EQ(reader.content_encoding(), "");
 }

@@ -6,6 +6,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures.h"
 
 namespace cachemesh {
 namespace sim {
@@ -20,13 +21,7 @@ const absl::Time kZero = absl::UnixEpoch();
 
 absl::Time At(double seconds) { return kZero + absl::Seconds(seconds); }
 
-v1::Invalidation Update(const std::string& key) {
-  v1::Invalidation invalidation;
-  invalidation.set_op(v1::Invalidation::UPDATE);
-  invalidation.set_region("org.hisp.dhis.dataelement.DataElement");
-  invalidation.set_key(key);
-  return invalidation;
-}
+using test::Update;
 
 AppDelivery Invalidation(const std::string& origin, uint64_t instance,
                          uint64_t seq, const std::string& key) {

@@ -175,6 +175,19 @@ void PrintPerReceivingNode(const CpuByRole& roles, uint64_t published,
       loop, app, Ratio(1e6, std::max(loop, app)));
 }
 
+// Published, delivered to each receiver, and FLUSHes: a complete run has
+// every receiver at `published` and no FLUSH.
+template <typename Run>
+void PrintDeliveryCounts(const Run& run) {
+  std::printf(
+      "  cachemesh: published %llu (errors %llu), delivered per receiver %s, "
+      "FLUSH events %llu\n",
+      static_cast<unsigned long long>(run.published),
+      static_cast<unsigned long long>(run.publish_errors),
+      absl::StrJoin(run.delivered, "/").c_str(),
+      static_cast<unsigned long long>(run.flushes));
+}
+
 void PrintHeader(const Settings& settings, const LocalCluster& cluster,
                  absl::Duration formed_in) {
   std::printf("cachemesh benchmark\n");
@@ -214,13 +227,7 @@ void PrintLatency(const Settings& settings, const CachemeshResults& mesh,
       Ratio(Micros(run.latency.p50), Micros(raw.latency.latency.p50)),
       Ratio(Micros(run.latency.p99), Micros(raw.latency.latency.p99)),
       Ratio(Micros(run.latency.p999), Micros(raw.latency.latency.p999)));
-  std::printf(
-      "  cachemesh: published %llu (errors %llu), delivered per receiver %s, "
-      "FLUSH events %llu\n",
-      static_cast<unsigned long long>(run.published),
-      static_cast<unsigned long long>(run.publish_errors),
-      absl::StrJoin(run.delivered, "/").c_str(),
-      static_cast<unsigned long long>(run.flushes));
+  PrintDeliveryCounts(run);
   std::printf("  raw: sent %llu, received %llu\n",
               static_cast<unsigned long long>(raw.latency.sent),
               static_cast<unsigned long long>(raw.latency.received));
@@ -267,13 +274,7 @@ void PrintThroughput(const Settings& settings, const CachemeshResults& mesh,
   PrintRawThroughputRow(raw.single);
   std::printf("  %-38s %14.3f\n", "ratio cachemesh/raw (slowest)",
               Ratio(Min(run.per_second), raw.batched.invalidations_per_second));
-  std::printf(
-      "  cachemesh: published %llu (errors %llu), delivered per receiver %s, "
-      "FLUSH events %llu\n",
-      static_cast<unsigned long long>(run.published),
-      static_cast<unsigned long long>(run.publish_errors),
-      absl::StrJoin(run.delivered, "/").c_str(),
-      static_cast<unsigned long long>(run.flushes));
+  PrintDeliveryCounts(run);
   PrintCpuByRole(run.cpu_by_role, run.published);
   PrintPerReceivingNode(run.cpu_by_role, run.published, settings.nodes - 1);
   std::printf("  raw: sent %llu + %llu msgs, received %llu + %llu\n\n",

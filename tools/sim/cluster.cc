@@ -210,16 +210,20 @@ void ClusterSim::StartNode(int slot) {
   CheckConvergence();
 }
 
+void ClusterSim::AddNodeTraffic(const Slot& s, TrafficFigures& traffic) const {
+  const NodeStats& stats = s.node->stats();
+  traffic.nacks_sent += stats.nacks_sent;
+  traffic.retransmissions_sent += stats.retransmissions_sent;
+  traffic.gones_sent += stats.gones_sent;
+  traffic.late_ticks += stats.late_ticks;
+  traffic.node_uptime += now_ - s.started_at;
+}
+
 void ClusterSim::StopNode(int slot, StopKind kind) {
   Slot& s = slots_[slot];
   Trace(absl::StrCat(kind == StopKind::kCrash ? "crash " : "stop (left) ", s.id,
                      "#", s.instance));
-  const NodeStats& stats = s.node->stats();
-  traffic_.nacks_sent += stats.nacks_sent;
-  traffic_.retransmissions_sent += stats.retransmissions_sent;
-  traffic_.gones_sent += stats.gones_sent;
-  traffic_.late_ticks += stats.late_ticks;
-  traffic_.node_uptime += now_ - s.started_at;
+  AddNodeTraffic(s, traffic_);
   oracle_.NodeStopped(s.oracle, kind);
   if (kind == StopKind::kCrash) {
     monitor_.Crashed(slot, now_);
@@ -361,8 +365,8 @@ void ClusterSim::OnDeliver(const Event& event) {
   HandEnvelope(event.slot, wire.envelope);
 }
 
-void ClusterSim::HandEnvelope(int slot,
-                              const std::shared_ptr<const v1::Envelope>& envelope) {
+void ClusterSim::HandEnvelope(
+    int slot, const std::shared_ptr<const v1::Envelope>& envelope) {
   ++traffic_.deliveries;
   slots_[slot].node->OnEnvelope(envelope, now_);
   AfterInput(slot);
@@ -490,9 +494,9 @@ void ClusterSim::HandleOutputs(int slot) {
   for (const AppDelivery& delivery : outputs.deliveries) {
     if (delivery.kind == v1::AppEvent::FLUSH) {
       Trace(absl::StrFormat("%s: FLUSH %s#%d seq %d..%d (%s)", s.id,
-                            delivery.origin_id,
-                            delivery.origin_instance, delivery.flushed_from,
-                            delivery.flushed_to, delivery.reason));
+                            delivery.origin_id, delivery.origin_instance,
+                            delivery.flushed_from, delivery.flushed_to,
+                            delivery.reason));
     }
     oracle_.Delivered(s.oracle, delivery, now_);
   }
@@ -654,13 +658,7 @@ SimFigures ClusterSim::Finish() {
   TrafficFigures& traffic = figures.traffic;
   traffic = traffic_;
   for (const Slot& s : slots_) {
-    if (s.node == nullptr) continue;
-    const NodeStats& stats = s.node->stats();
-    traffic.nacks_sent += stats.nacks_sent;
-    traffic.retransmissions_sent += stats.retransmissions_sent;
-    traffic.gones_sent += stats.gones_sent;
-    traffic.late_ticks += stats.late_ticks;
-    traffic.node_uptime += now_ - s.started_at;
+    if (s.node != nullptr) AddNodeTraffic(s, traffic);
   }
   traffic.lost = network_.stats().lost;
   traffic.cut = network_.stats().cut;

@@ -186,6 +186,8 @@ class ClusterSim {
   int AddSlot();
   void StartNode(int slot);
   void StopNode(int slot, StopKind kind);
+  // Adds what the node in `s` did (its stats, its uptime) to `traffic`.
+  void AddNodeTraffic(const Slot& s, TrafficFigures& traffic) const;
 
   void OnDeliver(const Event& event);
   void OnTick(const Event& event);
