@@ -15,7 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "core/properties.h"
+#include "config/properties.h"
 #include "google/protobuf/arena.h"
 
 namespace cachemesh {

@@ -21,7 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "core/config.h"
+#include "config/config.h"
 #include "core/node.h"
 #include "net/app_channel.h"
 #include "net/app_event_frame.h"

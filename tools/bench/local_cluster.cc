@@ -17,7 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "core/properties.h"
+#include "config/properties.h"
 #include "google/protobuf/util/json_util.h"
 #include "httplib.h"
 #include "proto/cachemesh.pb.h"

@@ -14,7 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "core/config.h"
+#include "config/config.h"
 #include "service/daemon.h"
 #include "service/log.h"
 

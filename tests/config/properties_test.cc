@@ -1,6 +1,6 @@
 // Tests for the java.util.Properties reader: syntax, escapes, line ends,
 // ${VAR} substitution, errors, and hostile input.
-#include "core/properties.h"
+#include "config/properties.h"
 
 #include <cstdio>
 #include <random>

@@ -1,8 +1,8 @@
 // cachemesh's resolved configuration, read from DHIS 2's dhis.conf: this
 // node and its peers (both DHIS 2 key styles), and every cachemesh.* setting
 // with its default. docs/CONFIGURATION.md documents every key and error.
-#ifndef CACHEMESH_CORE_CONFIG_H_
-#define CACHEMESH_CORE_CONFIG_H_
+#ifndef CACHEMESH_CONFIG_CONFIG_H_
+#define CACHEMESH_CONFIG_CONFIG_H_
 
 #include <string>
 #include <vector>
@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "core/properties.h"
+#include "config/properties.h"
 
 namespace cachemesh {
 
@@ -107,4 +107,4 @@ std::string FormatConfig(const Config& config);
 
 }  // namespace cachemesh
 
-#endif  // CACHEMESH_CORE_CONFIG_H_
+#endif  // CACHEMESH_CONFIG_CONFIG_H_

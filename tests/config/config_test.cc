@@ -1,6 +1,6 @@
 // Tests for resolving dhis.conf into cachemesh's configuration: both DHIS 2
 // cluster key styles, every cachemesh.* setting, every error, the report.
-#include "core/config.h"
+#include "config/config.h"
 
 #include <cstdio>
 #include <random>
@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "core/properties.h"
+#include "config/properties.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

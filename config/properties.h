@@ -8,8 +8,8 @@
 // ISO-8859-1), \u escapes are emitted as UTF-8, and a malformed or unpaired
 // \u escape is reported instead of thrown. Like DHIS 2, values are expanded
 // and then trimmed (String.trim()). docs/CONFIGURATION.md has every rule.
-#ifndef CACHEMESH_CORE_PROPERTIES_H_
-#define CACHEMESH_CORE_PROPERTIES_H_
+#ifndef CACHEMESH_CONFIG_PROPERTIES_H_
+#define CACHEMESH_CONFIG_PROPERTIES_H_
 
 #include <functional>
 #include <optional>
@@ -120,4 +120,4 @@ absl::StatusOr<PropertiesFile> LoadPropertiesFile(
 
 }  // namespace cachemesh
 
-#endif  // CACHEMESH_CORE_PROPERTIES_H_
+#endif  // CACHEMESH_CONFIG_PROPERTIES_H_

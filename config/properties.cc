@@ -1,4 +1,4 @@
-#include "core/properties.h"
+#include "config/properties.h"
 
 #include <fcntl.h>
 #include <unistd.h>
