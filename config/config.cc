@@ -1,10 +1,6 @@
 #include "config/config.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -21,21 +17,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "config/settings.h"
+#include "net/app_endpoint.h"
 
 namespace cachemesh {
 namespace {
 
-constexpr int kDefaultCachePort = 4001;
+constexpr int kDefaultCachePort = defaults::kCachePort;
 constexpr int kMaxPort = 65535;
-constexpr int kHttpPortOffset = 1000;
-constexpr int64_t kOneDayMillis = int64_t{24} * 60 * 60 * 1000;
-constexpr int64_t kOneSecondMicros = 1000 * 1000;
-constexpr int64_t kMaxCount = std::numeric_limits<int>::max();
-// libzmq #4226: a ZMQ_HEARTBEAT_TTL of 65600 ms or more overflows a 16-bit
-// field and drops the connection at every heartbeat.
-constexpr int64_t kZmqHeartbeatTtlLimitMillis = 65000;
-// sizeof(sockaddr_un::sun_path) minus its terminating NUL.
-constexpr size_t kMaxIpcPathBytes = 107;
 // Unknown keys longer than this get no "did you mean" hint.
 constexpr size_t kMaxHintedKeyBytes = 200;
 
@@ -53,264 +42,7 @@ constexpr absl::string_view kLegacyPortField = "cache.port";
 constexpr absl::string_view kLegacyRemoteObjectPortField =
     "cache.remote.object.port";
 constexpr absl::string_view kHttpPortKey = "cachemesh.http.port";
-constexpr absl::string_view kHttpTokenKey = "cachemesh.http.token";
 constexpr absl::string_view kDefaultOrigin = "default";
-
-// ---------------------------------------------------------------------------
-// Value syntax. Each parser returns the value, or InvalidArgument saying what
-// is wrong with it (the caller adds FILE:LINE: KEY:).
-// ---------------------------------------------------------------------------
-
-absl::Status Invalid(absl::string_view text, absl::string_view problem) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(QuoteForMessage(text), " ", problem));
-}
-
-bool IsIpv6Address(absl::string_view text) {
-  absl::string_view address = text;
-  const size_t percent = text.find('%');
-  if (percent != absl::string_view::npos) {
-    address = text.substr(0, percent);
-    const absl::string_view zone = text.substr(percent + 1);
-    const bool zone_ok =
-        !zone.empty() && std::all_of(zone.begin(), zone.end(), [](char c) {
-          return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
-        });
-    if (!zone_ok) return false;
-  }
-  const bool chars_ok =
-      !address.empty() &&
-      std::all_of(address.begin(), address.end(), [](char c) {
-        return absl::ascii_isxdigit(c) || c == ':' || c == '.';
-      });
-  if (!chars_ok) return false;
-  const std::string terminated(address);
-  in6_addr parsed;
-  return inet_pton(AF_INET6, terminated.c_str(), &parsed) == 1;
-}
-
-// A DNS name or IPv4 address: dot-separated labels of letters, digits, - and _.
-bool IsHostname(absl::string_view text) {
-  if (text.empty() || text.size() > 253) return false;
-  for (absl::string_view label : absl::StrSplit(text, '.')) {
-    if (label.empty() || label.size() > 63) return false;
-    for (char c : label) {
-      if (!absl::ascii_isalnum(c) && c != '-' && c != '_') return false;
-    }
-  }
-  return true;
-}
-
-// A hostname, IPv4 address, IPv6 address, or [IPv6 address]; returns it
-// without brackets.
-absl::StatusOr<std::string> ParseHost(absl::string_view text) {
-  if (text.empty()) return absl::InvalidArgumentError("the hostname is empty");
-  if (text.front() == '[') {
-    const absl::string_view inner =
-        text.size() < 2 ? "" : text.substr(1, text.size() - 2);
-    if (text.back() != ']' || !IsIpv6Address(inner)) {
-      return Invalid(text, "is not a valid IPv6 address in brackets");
-    }
-    return std::string(inner);
-  }
-  if (IsIpv6Address(text) || IsHostname(text)) return std::string(text);
-  return Invalid(text, absl::StrContains(text, ':')
-                           ? "is not a valid hostname or IP address (a port "
-                             "cannot be given here)"
-                           : "is not a valid hostname or IP address");
-}
-
-absl::StatusOr<int> ParsePort(absl::string_view text) {
-  const bool digits_ok =
-      !text.empty() && text.size() <= 5 &&
-      std::all_of(text.begin(), text.end(), absl::ascii_isdigit);
-  int port = 0;
-  if (!digits_ok || !absl::SimpleAtoi(text, &port) || port < 1 ||
-      port > kMaxPort) {
-    return Invalid(text, "is not a port number (1..65535)");
-  }
-  return port;
-}
-
-// host, host:port, [ipv6] or [ipv6]:port. `default_port` when no port is
-// given; a port is required when it is nullopt.
-absl::StatusOr<Peer> ParseHostPort(absl::string_view text,
-                                   std::optional<int> default_port) {
-  absl::string_view host_text = text;
-  std::optional<absl::string_view> port_text;
-  if (!text.empty() && text.front() == '[') {
-    const size_t close = text.find(']');
-    if (close == absl::string_view::npos) {
-      return Invalid(text, "has no ] after the IPv6 address");
-    }
-    host_text = text.substr(0, close + 1);
-    absl::string_view rest = text.substr(close + 1);
-    if (!rest.empty()) {
-      if (!absl::ConsumePrefix(&rest, ":")) {
-        return Invalid(text, "must be [IPv6 address]:port");
-      }
-      port_text = rest;
-    }
-  } else if (std::count(text.begin(), text.end(), ':') > 1) {
-    return Invalid(text,
-                   "looks like an IPv6 address: write it in brackets, "
-                   "e.g. [::1]:4001");
-  } else if (const size_t colon = text.find(':');
-             colon != absl::string_view::npos) {
-    host_text = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
-  }
-  Peer peer;
-  absl::StatusOr<std::string> host = ParseHost(host_text);
-  if (!host.ok()) return host.status();
-  peer.host = *std::move(host);
-  if (!port_text.has_value()) {
-    if (!default_port.has_value()) return Invalid(text, "has no :port");
-    peer.port = *default_port;
-    return peer;
-  }
-  absl::StatusOr<int> port = ParsePort(*port_text);
-  if (!port.ok()) return port.status();
-  peer.port = *port;
-  return peer;
-}
-
-// A whole number in [min, max]. `unit` ("milliseconds", or empty for a
-// count) appears in messages.
-absl::StatusOr<int64_t> ParseInteger(absl::string_view text, int64_t min,
-                                     int64_t max, absl::string_view unit) {
-  const std::string of_unit = unit.empty() ? "" : absl::StrCat(" of ", unit);
-  absl::string_view digits = text;
-  absl::ConsumePrefix(&digits, "-");
-  const size_t leading_digits =
-      std::find_if_not(digits.begin(), digits.end(), absl::ascii_isdigit) -
-      digits.begin();
-  int64_t value = 0;
-  if (leading_digits == 0 || leading_digits != digits.size() ||
-      digits.size() > 18 || !absl::SimpleAtoi(text, &value)) {
-    const bool has_suffix = !unit.empty() && leading_digits > 0 &&
-                            leading_digits < digits.size() &&
-                            absl::ascii_isalpha(digits[leading_digits]);
-    return Invalid(text, absl::StrCat("is not a whole number", of_unit,
-                                      has_suffix ? " (the unit is part of the "
-                                                   "key name: write the number "
-                                                   "only)"
-                                                 : ""));
-  }
-  if (value < min || value > max) {
-    return Invalid(
-        text, absl::StrCat("is out of range: must be from ", min, " to ", max,
-                           unit.empty() ? "" : " ", unit));
-  }
-  return value;
-}
-
-absl::StatusOr<double> ParsePositiveNumber(absl::string_view text) {
-  double value = 0;
-  if (!absl::SimpleAtod(text, &value) || !std::isfinite(value)) {
-    return Invalid(text, "is not a number");
-  }
-  if (value <= 0) return Invalid(text, "must be greater than 0");
-  return value;
-}
-
-// A cluster name or node id: some printable text without whitespace.
-absl::StatusOr<std::string> ParseName(absl::string_view text) {
-  if (text.empty()) return absl::InvalidArgumentError("must not be empty");
-  for (char c : text) {
-    if (absl::ascii_isspace(c) || absl::ascii_iscntrl(c)) {
-      return Invalid(text, "must not contain whitespace or control characters");
-    }
-  }
-  return std::string(text);
-}
-
-absl::StatusOr<std::string> ParseBindAddress(absl::string_view text) {
-  if (text == "*") return std::string(text);
-  return ParseHost(text);
-}
-
-absl::StatusOr<std::string> ParseHttpAddress(absl::string_view text) {
-  if (text == "*") {
-    return Invalid(text,
-                   "is not an address: write 0.0.0.0 (or :: for IPv6) "
-                   "for all interfaces");
-  }
-  return ParseHost(text);
-}
-
-absl::StatusOr<std::string> ParseAnyText(absl::string_view text) {
-  return std::string(text);
-}
-
-// Empty, or http(s)://host[:port][/path...].
-absl::StatusOr<std::string> ParseHealthUrl(absl::string_view text) {
-  if (text.empty()) return std::string(text);
-  absl::string_view rest = text;
-  if (!absl::ConsumePrefix(&rest, "http://") &&
-      !absl::ConsumePrefix(&rest, "https://")) {
-    return Invalid(text, "must start with http:// or https://");
-  }
-  if (std::any_of(text.begin(), text.end(), [](char c) {
-        return absl::ascii_isspace(c) || absl::ascii_iscntrl(c);
-      })) {
-    return Invalid(text, "must not contain whitespace or control characters");
-  }
-  const absl::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  absl::StatusOr<Peer> server = ParseHostPort(authority, kDefaultCachePort);
-  if (!server.ok()) {
-    return Invalid(text,
-                   absl::StrCat("has a bad host: ", server.status().message()));
-  }
-  return std::string(text);
-}
-
-// ipc://PATH or tcp://HOST:PORT, where local applications reach the daemon.
-absl::StatusOr<std::string> ParseClientEndpoint(absl::string_view text) {
-  absl::string_view rest = text;
-  if (absl::ConsumePrefix(&rest, "ipc://")) {
-    if (rest.empty()) return Invalid(text, "has no socket path after ipc://");
-    if (rest.size() > kMaxIpcPathBytes) {
-      return Invalid(text,
-                     absl::StrCat("has a socket path of ", rest.size(),
-                                  " bytes; the limit is ", kMaxIpcPathBytes));
-    }
-    if (std::any_of(rest.begin(), rest.end(), [](char c) {
-          return absl::ascii_isspace(c) || absl::ascii_iscntrl(c);
-        })) {
-      return Invalid(text, "must not contain whitespace or control characters");
-    }
-    return std::string(text);
-  }
-  if (absl::ConsumePrefix(&rest, "tcp://")) {
-    absl::StatusOr<Peer> address = ParseHostPort(rest, std::nullopt);
-    if (!address.ok()) return address.status();
-    return std::string(text);
-  }
-  return Invalid(text, "must be ipc://PATH or tcp://HOST:PORT");
-}
-
-absl::StatusOr<std::string> ParseLogLevel(absl::string_view text) {
-  const std::string level = absl::AsciiStrToLower(text);
-  if (level == "debug" || level == "info" || level == "warning" ||
-      level == "error") {
-    return level;
-  }
-  return Invalid(text, "is not a log level: debug, info, warning or error");
-}
-
-absl::StatusOr<int64_t> ParseZmqHeartbeatTtl(absl::string_view text) {
-  absl::StatusOr<int64_t> ttl =
-      ParseInteger(text, 0, kOneDayMillis, "milliseconds");
-  if (ttl.ok() && *ttl >= kZmqHeartbeatTtlLimitMillis) {
-    return Invalid(text,
-                   absl::StrCat("must be below ", kZmqHeartbeatTtlLimitMillis,
-                                " milliseconds: larger TTLs overflow in "
-                                "libzmq and drop every connection at "
-                                "each heartbeat (libzmq issue #4226)"));
-  }
-  return ttl;
-}
 
 // ---------------------------------------------------------------------------
 // Keys.
@@ -445,6 +177,7 @@ class Resolver {
     ResolveCachemesh(&config);
     CheckCachemeshCombinations(config);
     CheckUnknownKeys();
+    if (errors_.empty()) CheckComponents(config);
     config.warnings.insert(config.warnings.end(), warnings_.begin(),
                            warnings_.end());
     return config;
@@ -492,19 +225,15 @@ class Resolver {
         {std::string(key), std::move(value), std::move(origin)});
   }
 
-  static std::string ToText(const std::string& value) { return value; }
-  static std::string ToText(int64_t value) { return absl::StrCat(value); }
-  static std::string ToText(int value) { return absl::StrCat(value); }
-  static std::string ToText(double value) { return absl::StrCat(value); }
-
-  // Reads `key` with `parse`, falling back to `fallback` when it is unset or
-  // wrong (wrong is reported), and records the effective setting.
+  // Reads the cluster key `key` with `parse`, falling back to `fallback`
+  // when it is unset or wrong (wrong is reported), and records the
+  // effective setting.
   template <typename T, typename Parse>
   T Read(absl::string_view key, const T& fallback, Parse parse) {
     known_keys_.emplace_back(key);
     const Property* property = file_.Find(key);
     if (property == nullptr) {
-      Record(key, ToText(fallback), std::string(kDefaultOrigin));
+      Record(key, absl::StrCat(fallback), std::string(kDefaultOrigin));
       return fallback;
     }
     if (property->malformed) {  // Already reported by the parser.
@@ -517,34 +246,12 @@ class Resolver {
       Record(key, property->value, Origin(*property));
       return fallback;
     }
-    Record(key, ToText(*value), Origin(*property));
+    Record(key, absl::StrCat(*value), Origin(*property));
     return *std::move(value);
   }
 
   int ReadPort(absl::string_view key, int fallback) {
     return Read(key, fallback, ParsePort);
-  }
-
-  absl::Duration ReadMillis(absl::string_view key, int64_t fallback,
-                            int64_t min) {
-    return absl::Milliseconds(
-        Read(key, fallback, [min](absl::string_view text) {
-          return ParseInteger(text, min, kOneDayMillis, "milliseconds");
-        }));
-  }
-
-  absl::Duration ReadMicros(absl::string_view key, int64_t fallback,
-                            int64_t min, int64_t max) {
-    return absl::Microseconds(
-        Read(key, fallback, [min, max](absl::string_view text) {
-          return ParseInteger(text, min, max, "microseconds");
-        }));
-  }
-
-  int ReadCount(absl::string_view key, int64_t fallback, int64_t min) {
-    return static_cast<int>(Read(key, fallback, [min](absl::string_view text) {
-      return ParseInteger(text, min, kMaxCount, "");
-    }));
   }
 
   // A required hostname key; nullopt when it is wrong (reported).
@@ -712,75 +419,78 @@ class Resolver {
 
   // --- cachemesh.* settings. ---
 
+  // Every row of the settings table: its value from the file, else its
+  // default (a bad value is reported and its default kept).
   void ResolveCachemesh(Config* config) {
-    const int cache_port = config->self.port;
-    config->cluster_name =
-        Read("cachemesh.cluster.name", std::string("dhis2"), ParseName);
-    config->node_id =
-        Read("cachemesh.node.id", config->self.address(), ParseName);
-    config->bind_address =
-        Read("cachemesh.bind.address", std::string("*"), ParseBindAddress);
-    config->http_address = Read("cachemesh.http.address",
-                                std::string("0.0.0.0"), ParseHttpAddress);
-    config->http_port = ReadHttpPort(cache_port);
-    config->http_token = Read(kHttpTokenKey, std::string(), ParseAnyText);
-    config->app_health_url =
-        Read("cachemesh.app.health.url", std::string(), ParseHealthUrl);
-    config->app_health_interval =
-        ReadMillis("cachemesh.app.health.interval.ms", 1000, 1);
-    config->app_health_timeout =
-        ReadMillis("cachemesh.app.health.timeout.ms", 500, 1);
-    config->heartbeat_interval =
-        ReadMillis("cachemesh.heartbeat.interval.ms", 50, 1);
-    config->failure_phi_threshold =
-        Read("cachemesh.failure.phi.threshold", 8.0, ParsePositiveNumber);
-    config->failure_acceptable_pause =
-        ReadMillis("cachemesh.failure.acceptable.pause.ms", 500, 0);
-    config->failure_min_stddev =
-        ReadMillis("cachemesh.failure.min.stddev.ms", 25, 1);
-    config->suspicion_min = ReadMillis("cachemesh.suspicion.min.ms", 150, 1);
-    config->suspicion_max = ReadMillis("cachemesh.suspicion.max.ms", 600, 1);
-    config->reap_after = ReadMillis("cachemesh.reap.after.ms", 60000, 1);
-    config->batch_max_delay =
-        ReadMicros("cachemesh.batch.max.delay.us", 0, 0, kOneSecondMicros);
-    config->batch_max_size = ReadCount("cachemesh.batch.max.size", 512, 1);
-    config->recovery_buffer = ReadCount("cachemesh.recovery.buffer", 8192, 1);
-    config->startup_sync_timeout =
-        ReadMillis("cachemesh.startup.sync.timeout.ms", 5000, 0);
-    config->client_endpoint =
-        Read("cachemesh.client.endpoint",
-             absl::StrCat("ipc:///tmp/cachemesh-", cache_port, ".sock"),
-             ParseClientEndpoint);
-    config->events_buffer = ReadCount("cachemesh.events.buffer", 65536, 1);
-    config->log_level =
-        Read("cachemesh.log.level", std::string("info"), ParseLogLevel);
-    config->zmq_send_hwm = ReadCount("cachemesh.zmq.send.hwm", 100000, 0);
-    config->zmq_receive_hwm = ReadCount("cachemesh.zmq.receive.hwm", 100000, 0);
-    config->zmq_heartbeat_interval =
-        ReadMillis("cachemesh.zmq.heartbeat.interval.ms", 1000, 0);
-    config->zmq_heartbeat_timeout =
-        ReadMillis("cachemesh.zmq.heartbeat.timeout.ms", 3000, 0);
-    config->zmq_heartbeat_ttl =
-        absl::Milliseconds(Read("cachemesh.zmq.heartbeat.ttl.ms",
-                                int64_t{10000}, ParseZmqHeartbeatTtl));
+    SetComputedDefaults(config);
+    for (const SettingSpec& spec : Settings()) {
+      known_keys_.push_back(spec.key);
+      const Property* property = file_.Find(spec.key);
+      if (property == nullptr) {
+        Record(spec.key, SettingValueText(spec, *config),
+               std::string(kDefaultOrigin));
+        continue;
+      }
+      if (!property->malformed) {  // Malformed: reported by the parser.
+        if (absl::Status applied = ApplySetting(spec, property->value, *config);
+            !applied.ok()) {
+          ErrorAt(*property, applied.message());
+        }
+      }
+      Record(spec.key,
+             property->malformed ? property->value
+                                 : SettingValueText(spec, *config),
+             Origin(*property));
+    }
+    config->node.endpoint = config->self.endpoint();
+    config->node.seeds.clear();
+    for (const Peer& peer : config->peers) {
+      config->node.seeds.push_back(peer.endpoint());
+    }
   }
 
-  int ReadHttpPort(int cache_port) {
-    const int fallback = cache_port + kHttpPortOffset;
-    const int port = ReadPort(kHttpPortKey, fallback);
-    if (file_.Find(kHttpPortKey) == nullptr && fallback > kMaxPort) {
+  // The defaults that depend on this node's address and cache port.
+  void SetComputedDefaults(Config* config) {
+    const int cache_port = config->self.port;
+    config->node.id = config->self.address();
+    config->client_endpoint = net::DefaultAppEndpoint(cache_port);
+    config->http_port = cache_port + defaults::kHttpPortOffset;
+    if (file_.Find(kHttpPortKey) == nullptr && config->http_port > kMaxPort) {
       ErrorInFile(absl::StrCat(kHttpPortKey,
                                " is not set and its default, the cache port ",
-                               cache_port, " + ", kHttpPortOffset, " = ",
-                               fallback, ", is not a port number: set it"));
+                               cache_port, " + ", defaults::kHttpPortOffset,
+                               " = ", config->http_port,
+                               ", is not a port number: set it"));
     }
-    return port;
+  }
+
+  // What the components refuse on their own (net::ValidateMeshOptions,
+  // ValidateNodeOptions), reported at the key whose option it names, so
+  // that this reader refuses exactly what start-up would. Run only on an
+  // otherwise valid file, where these checks are the last word.
+  void CheckComponents(const Config& config) {
+    for (const absl::Status& status :
+         {ValidateNodeOptions(config.node), net::ValidateMeshOptions(config.mesh)}) {
+      if (status.ok()) continue;
+      const absl::string_view option =
+          absl::string_view(status.message()).substr(
+              0, status.message().find(' '));
+      const SettingSpec* named = nullptr;
+      for (const SettingSpec& spec : Settings()) {
+        if (spec.sets == option) named = &spec;
+      }
+      if (named != nullptr) {
+        ErrorAtKey(named->key, status.message());
+      } else {
+        ErrorInFile(status.message());
+      }
+    }
   }
 
   void CheckCachemeshCombinations(const Config& config) {
-    if (config.suspicion_min > config.suspicion_max) {
-      const int64_t min = absl::ToInt64Milliseconds(config.suspicion_min);
-      const int64_t max = absl::ToInt64Milliseconds(config.suspicion_max);
+    if (config.node.suspicion.min > config.node.suspicion.max) {
+      const int64_t min = absl::ToInt64Milliseconds(config.node.suspicion.min);
+      const int64_t max = absl::ToInt64Milliseconds(config.node.suspicion.max);
       if (file_.Find("cachemesh.suspicion.max.ms") != nullptr) {
         ErrorAtKey("cachemesh.suspicion.max.ms",
                    absl::StrCat(max, " is below cachemesh.suspicion.min.ms (",
@@ -791,18 +501,18 @@ class Resolver {
                                 max, ")"));
       }
     }
-    if (config.recovery_buffer < config.batch_max_size) {
+    if (config.node.streams.recovery_buffer < config.node.streams.batch_max_size) {
       if (file_.Find("cachemesh.recovery.buffer") != nullptr) {
         ErrorAtKey("cachemesh.recovery.buffer",
-                   absl::StrCat(config.recovery_buffer,
+                   absl::StrCat(config.node.streams.recovery_buffer,
                                 " is below cachemesh.batch.max.size (",
-                                config.batch_max_size,
+                                config.node.streams.batch_max_size,
                                 "): a lost batch must fit for retransmission"));
       } else {
         ErrorAtKey("cachemesh.batch.max.size",
-                   absl::StrCat(config.batch_max_size,
+                   absl::StrCat(config.node.streams.batch_max_size,
                                 " exceeds cachemesh.recovery.buffer (",
-                                config.recovery_buffer,
+                                config.node.streams.recovery_buffer,
                                 "): a lost batch must fit for retransmission"));
       }
     }
@@ -888,7 +598,8 @@ absl::StatusOr<Config> Resolve(const PropertiesFile& file,
 
 std::string DisplayValue(const Setting& setting) {
   if (setting.value.empty()) return "\"\"";
-  if (setting.key == kHttpTokenKey) return "(set, hidden)";
+  const SettingSpec* spec = FindSetting(setting.key);
+  if (spec != nullptr && spec->secret) return "(set, hidden)";
   return setting.value;
 }
 
@@ -898,13 +609,6 @@ void AppendPadded(std::string* out, absl::string_view text, size_t width) {
 }
 
 }  // namespace
-
-std::string Peer::address() const {
-  if (absl::StrContains(host, ':')) return absl::StrCat("[", host, "]:", port);
-  return absl::StrCat(host, ":", port);
-}
-
-std::string Peer::endpoint() const { return absl::StrCat("tcp://", address()); }
 
 bool IsClusterOrCachemeshKey(absl::string_view key) {
   return absl::StartsWith(key, kClusterPrefix) ||
@@ -936,8 +640,8 @@ std::string FormatConfig(const Config& config) {
     absl::StrAppend(&out, text, "\n");
   };
   append_line("this node", absl::StrCat(config.self.endpoint(), "  (node id ",
-                                        config.node_id, ", cluster ",
-                                        config.cluster_name, ")"));
+                                        config.node.id, ", cluster ",
+                                        config.node.cluster, ")"));
   if (config.peers.empty())
     append_line("peers", "none (a single-node cluster)");
   for (size_t i = 0; i < config.peers.size(); ++i) {

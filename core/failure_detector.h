@@ -11,16 +11,17 @@
 #include <deque>
 
 #include "absl/time/time.h"
+#include "config/defaults.h"
 
 namespace cachemesh {
 
 struct FailureDetectorOptions {
   // Suspect a peer once phi exceeds this.
-  double phi_threshold = 8.0;
+  double phi_threshold = defaults::kFailurePhiThreshold;
   // Silence tolerated on top of the mean inter-arrival time.
-  absl::Duration acceptable_pause = absl::Milliseconds(500);
+  absl::Duration acceptable_pause = defaults::kFailureAcceptablePause;
   // Floor on the standard deviation, so a very regular LAN is not brittle.
-  absl::Duration min_stddev = absl::Milliseconds(25);
+  absl::Duration min_stddev = defaults::kFailureMinStddev;
   // How many inter-arrival samples are kept.
   int window = 100;
 };

@@ -19,6 +19,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
+#include "config/defaults.h"
 #include "core/failure_detector.h"
 #include "proto/cachemesh.pb.h"
 
@@ -31,9 +32,9 @@ inline bool IsGone(v1::MemberState state) {
 
 struct SuspicionOptions {
   // Suspicion timeout once `confirmations` other members agree.
-  absl::Duration min = absl::Milliseconds(150);
+  absl::Duration min = defaults::kSuspicionMin;
   // Suspicion timeout with no confirmation.
-  absl::Duration max = absl::Milliseconds(600);
+  absl::Duration max = defaults::kSuspicionMax;
   // Independent confirmations that bring the timeout down to `min`.
   int confirmations = 3;
 };

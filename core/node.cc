@@ -616,4 +616,59 @@ std::vector<std::string> Node::UntrustedReasons(absl::Time now) const {
   return reasons;
 }
 
+namespace {
+
+absl::Status CheckAtLeast(absl::string_view option, absl::Duration value,
+                          absl::Duration min) {
+  if (value >= min) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      option, " must be at least ", absl::FormatDuration(min), ", got ",
+      absl::FormatDuration(value)));
+}
+
+absl::Status CheckAtLeast(absl::string_view option, int64_t value,
+                          int64_t min) {
+  if (value >= min) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(option, " must be at least ", min, ", got ", value));
+}
+
+}  // namespace
+
+absl::Status ValidateNodeOptions(const NodeOptions& options) {
+  const absl::Duration tick = absl::Milliseconds(1);
+  const absl::Duration zero = absl::ZeroDuration();
+  const FailureDetectorOptions& detector = options.failure_detector;
+  const StreamOptions& streams = options.streams;
+  for (absl::Status status : {
+           CheckAtLeast("NodeOptions.heartbeat_interval",
+                        options.heartbeat_interval, tick),
+           detector.phi_threshold > 0
+               ? absl::OkStatus()
+               : absl::InvalidArgumentError(absl::StrCat(
+                     "FailureDetectorOptions.phi_threshold must be above 0, "
+                     "got ",
+                     detector.phi_threshold)),
+           CheckAtLeast("FailureDetectorOptions.acceptable_pause",
+                        detector.acceptable_pause, zero),
+           CheckAtLeast("FailureDetectorOptions.min_stddev",
+                        detector.min_stddev, tick),
+           CheckAtLeast("SuspicionOptions.min", options.suspicion.min, tick),
+           CheckAtLeast("SuspicionOptions.max", options.suspicion.max,
+                        options.suspicion.min),
+           CheckAtLeast("NodeOptions.reap_after", options.reap_after, tick),
+           CheckAtLeast("NodeOptions.startup_sync_timeout",
+                        options.startup_sync_timeout, zero),
+           CheckAtLeast("StreamOptions.batch_max_delay",
+                        streams.batch_max_delay, zero),
+           CheckAtLeast("StreamOptions.batch_max_size", streams.batch_max_size,
+                        1),
+           CheckAtLeast("StreamOptions.recovery_buffer",
+                        streams.recovery_buffer, streams.batch_max_size),
+       }) {
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace cachemesh

@@ -21,6 +21,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "config/defaults.h"
 #include "core/failure_detector.h"
 #include "core/membership.h"
 #include "core/streams.h"
@@ -30,7 +31,7 @@ namespace cachemesh {
 
 struct NodeOptions {
   // Envelopes whose cluster differs are dropped.
-  std::string cluster = "dhis2";
+  std::string cluster = std::string(defaults::kClusterName);
   // This node's identity.
   std::string id;
   std::string endpoint;
@@ -39,11 +40,11 @@ struct NodeOptions {
   // Endpoints to connect to at start, whatever membership says.
   std::vector<std::string> seeds;
 
-  absl::Duration heartbeat_interval = absl::Milliseconds(50);
+  absl::Duration heartbeat_interval = defaults::kHeartbeatInterval;
   FailureDetectorOptions failure_detector;
   SuspicionOptions suspicion;
   // DEAD and LEFT members (and their streams) are forgotten after this.
-  absl::Duration reap_after = absl::Seconds(60);
+  absl::Duration reap_after = defaults::kReapAfter;
   // The whole member table rides on a heartbeat at least this often.
   absl::Duration full_digest_interval = absl::Seconds(5);
   StreamOptions streams;
@@ -51,9 +52,13 @@ struct NodeOptions {
   // current sequence (our app's cache is empty); later ones from seq 1.
   absl::Duration join_window = absl::Seconds(2);
   // Startup counts as synced after this, even if seeds never answered.
-  absl::Duration startup_sync_timeout = absl::Seconds(5);
+  absl::Duration startup_sync_timeout = defaults::kStartupSyncTimeout;
   uint64_t random_seed = 1;
 };
+
+// Checks what a Node needs of its options; the error starts with the option
+// it names ("SuspicionOptions.max must be at least ...").
+absl::Status ValidateNodeOptions(const NodeOptions& options);
 
 // What a Node asks its driver to do. TakeOutputs() empties it.
 struct Outputs {

@@ -19,17 +19,18 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "config/defaults.h"
 #include "proto/cachemesh.pb.h"
 
 namespace cachemesh {
 
 struct StreamOptions {
   // Publishes within this window go out in one batch.
-  absl::Duration batch_max_delay = absl::Microseconds(200);
+  absl::Duration batch_max_delay = defaults::kBatchMaxDelay;
   // A batch is sent at once when it reaches this size.
-  int batch_max_size = 512;
+  int batch_max_size = defaults::kBatchMaxSize;
   // Invalidations kept per stream to answer loss reports.
-  int recovery_buffer = 8192;
+  int recovery_buffer = defaults::kRecoveryBuffer;
   // Wait this long after spotting a gap before the first NACK (reordering).
   absl::Duration nack_delay = absl::Milliseconds(5);
   // Between NACKs for the same gap.

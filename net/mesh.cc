@@ -1,7 +1,6 @@
 #include "net/mesh.h"
 
 #include <cerrno>
-#include <climits>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -63,37 +62,23 @@ struct Mesh::Sockets {
 
 namespace {
 
-constexpr absl::Duration kMaxHeartbeatTtl = absl::Seconds(65);
-
-absl::Status CheckDuration(absl::string_view field, absl::Duration value,
-                           absl::Duration min, absl::Duration below) {
-  if (value < min || value >= below) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "MeshOptions.", field, " must be at least ", absl::FormatDuration(min),
-        " and below ", absl::FormatDuration(below), ", got ",
-        absl::FormatDuration(value)));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckPositive(absl::string_view field, int value) {
-  if (value <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("MeshOptions.", field, " must be positive, got ", value));
-  }
-  return absl::OkStatus();
-}
-
 int Millis(absl::Duration duration) {
   return static_cast<int>(absl::ToInt64Milliseconds(duration));
 }
 
+// Only what is set: libzmq's own defaults are "off", "the interval" and
+// "no TTL", which is what 0 means in MeshOptions.
 void SetHeartbeats(zmq::socket_t& socket, const MeshOptions& options) {
+  if (options.zmtp_heartbeat_interval == absl::ZeroDuration()) return;
   socket.set(zmq::sockopt::heartbeat_ivl,
              Millis(options.zmtp_heartbeat_interval));
-  socket.set(zmq::sockopt::heartbeat_timeout,
-             Millis(options.zmtp_heartbeat_timeout));
-  socket.set(zmq::sockopt::heartbeat_ttl, Millis(options.zmtp_heartbeat_ttl));
+  if (options.zmtp_heartbeat_timeout > absl::ZeroDuration()) {
+    socket.set(zmq::sockopt::heartbeat_timeout,
+               Millis(options.zmtp_heartbeat_timeout));
+  }
+  if (options.zmtp_heartbeat_ttl > absl::ZeroDuration()) {
+    socket.set(zmq::sockopt::heartbeat_ttl, Millis(options.zmtp_heartbeat_ttl));
+  }
 }
 
 void ConfigureXpub(zmq::socket_t& xpub, const MeshOptions& options) {
@@ -140,31 +125,6 @@ bool ReceiveMessage(zmq::socket_t& socket, std::string& first_frame,
 }
 
 }  // namespace
-
-absl::Status ValidateMeshOptions(const MeshOptions& options) {
-  const absl::Duration ms = absl::Milliseconds(1);
-  const absl::Duration max = absl::Milliseconds(INT_MAX);
-  for (absl::Status status : {
-           CheckPositive("send_hwm", options.send_hwm),
-           CheckPositive("receive_hwm", options.receive_hwm),
-           CheckPositive("max_messages_per_drain",
-                         options.max_messages_per_drain),
-           CheckDuration("zmtp_heartbeat_interval",
-                         options.zmtp_heartbeat_interval, ms, max),
-           CheckDuration("zmtp_heartbeat_timeout",
-                         options.zmtp_heartbeat_timeout, ms, max),
-           CheckDuration("zmtp_heartbeat_ttl", options.zmtp_heartbeat_ttl,
-                         absl::Milliseconds(100), kMaxHeartbeatTtl),
-           CheckDuration("reconnect_interval", options.reconnect_interval, ms,
-                         max),
-           CheckDuration("reconnect_interval_max",
-                         options.reconnect_interval_max,
-                         options.reconnect_interval, max),
-       }) {
-    if (!status.ok()) return status;
-  }
-  return absl::OkStatus();
-}
 
 absl::StatusOr<std::unique_ptr<Mesh>> Mesh::Create(
     Context& context, const std::string& bind_endpoint,

@@ -50,6 +50,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "net/context.h"
+#include "net/mesh_options.h"
 
 namespace cachemesh {
 namespace net {
@@ -60,35 +61,6 @@ inline constexpr absl::string_view kHelloTopicPrefix =
     "\x01"
     "cachemesh-hello ";
 
-struct MeshOptions {
-  // Messages queued per subscriber on our XPUB (ZMQ_SNDHWM) and per publisher
-  // on our SUB (ZMQ_RCVHWM) before new ones are dropped. Must be positive
-  // (0 would mean unbounded memory for a stalled peer).
-  int send_hwm = 100000;
-  int receive_hwm = 100000;
-  // ZMTP keepalive of every connection: a PING every interval; a connection
-  // silent for `timeout` after a PING is closed (and reconnected); `ttl` asks
-  // the peer to close ours when it hears nothing from us for that long.
-  // All at least 1 ms; ttl at least 100 ms (sent in tenths of a second) and
-  // below 65 s (larger TTLs are mishandled by libzmq, issue #4226).
-  absl::Duration zmtp_heartbeat_interval = absl::Seconds(1);
-  absl::Duration zmtp_heartbeat_timeout = absl::Seconds(3);
-  absl::Duration zmtp_heartbeat_ttl = absl::Seconds(10);
-  // The SUB retries a lost or refused connection after `reconnect_interval`,
-  // doubling up to `reconnect_interval_max`, so a restarted peer is reheard
-  // within about a second.
-  absl::Duration reconnect_interval = absl::Milliseconds(100);
-  absl::Duration reconnect_interval_max = absl::Seconds(1);
-  // Drain reads at most this many messages per call, so one busy peer cannot
-  // starve the caller's timers.
-  int max_messages_per_drain = 10000;
-  // When set (an IP address), connections to peers leave from it, e.g. the
-  // address the XPUB binds to on a multi-homed host. Empty: the OS chooses.
-  std::string source_address;
-};
-
-// Checks `options`; the error names the offending field.
-absl::Status ValidateMeshOptions(const MeshOptions& options);
 
 // Everything a node received from the mesh in one Drain, in arrival order.
 struct MeshInput {

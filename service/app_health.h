@@ -16,7 +16,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "config/defaults.h"
 #include "service/health.h"
+#include "service/health_url.h"
 
 namespace cachemesh {
 
@@ -24,25 +26,14 @@ struct AppHealthOptions {
   // http://host[:port][/path] or https://...; the path defaults to "/".
   std::string url;
   // Time between the end of one probe and the start of the next.
-  absl::Duration interval = absl::Seconds(5);
+  absl::Duration interval = defaults::kAppHealthInterval;
   // Limit for connecting, and for each read and write of one probe.
-  absl::Duration timeout = absl::Seconds(2);
+  absl::Duration timeout = defaults::kAppHealthTimeout;
   // Stamps AppHealthState::checked_at.
   std::function<absl::Time()> now = [] { return absl::Now(); };
   // Called after every probe with its result, on the probing thread.
   std::function<void(const AppHealthState&)> on_probe;
 };
-
-// A URL split the way httplib::Client wants it.
-struct HealthUrl {
-  // "http://host:port", for the httplib::Client constructor.
-  std::string scheme_host_port;
-  // "/path?query", for Get().
-  std::string path;
-};
-
-// Errors name cachemesh.app.health.url and say what is wrong.
-absl::StatusOr<HealthUrl> ParseHealthUrl(const std::string& url);
 
 class AppHealthProber {
  public:

@@ -2,7 +2,7 @@
 // --check_config prints the resolved configuration and exits.
 //
 // Signals: SIGTERM and SIGINT leave the cluster gracefully and exit; SIGHUP
-// re-reads the peer list. They are blocked in every thread and taken by
+// re-reads the config file (see Daemon::RequestReload). They are blocked in every thread and taken by
 // sigwait() on a thread of their own, which only pokes the event loop.
 #include <signal.h>
 
@@ -67,7 +67,7 @@ std::thread ForwardSignals(const sigset_t& signals, Daemon& daemon,
 
 int RunDaemon(const Config& config) {
   const absl::StatusOr<LogLevel> level = ParseLogLevel(config.log_level);
-  const Logger logger(level.ok() ? *level : LogLevel::kInfo);
+  Logger logger(level.ok() ? *level : LogLevel::kInfo);
   for (const std::string& warning : config.warnings) logger.Warning(warning);
   // Block before any thread exists, so every thread inherits the mask.
   sigset_t signals;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "config/properties.h"
+#include "config/reload.h"
 #include "google/protobuf/arena.h"
 
 namespace cachemesh {
@@ -53,12 +54,6 @@ std::string MeshBindEndpoint(const Config& config) {
   const bool ipv6 = config.bind_address.find(':') != std::string::npos;
   return absl::StrCat("tcp://", ipv6 ? "[" : "", config.bind_address,
                       ipv6 ? "]" : "", ":", config.self.port);
-}
-
-std::vector<std::string> PeerEndpoints(const Config& config) {
-  std::vector<std::string> endpoints;
-  for (const Peer& peer : config.peers) endpoints.push_back(peer.endpoint());
-  return endpoints;
 }
 
 std::vector<v1::Invalidation> TakeInvalidations(v1::InvalidationList& list) {
@@ -101,7 +96,7 @@ std::string DescribeChange(const MembershipChange& change) {
 
 }  // namespace
 
-Daemon::Daemon(const Config& config, const Logger& logger)
+Daemon::Daemon(const Config& config, Logger& logger)
     : config_(config), logger_(logger) {}
 
 Daemon::~Daemon() {
@@ -113,30 +108,15 @@ Daemon::~Daemon() {
 }
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const Config& config,
-                                                       const Logger& logger) {
+                                                       Logger& logger) {
   std::unique_ptr<Daemon> daemon(new Daemon(config, logger));
   if (absl::Status status = daemon->Init(); !status.ok()) return status;
   return daemon;
 }
 
 NodeOptions Daemon::MakeNodeOptions(absl::Time now) const {
-  NodeOptions options;
-  options.cluster = config_.cluster_name;
-  options.id = config_.node_id;
-  options.endpoint = config_.self.endpoint();
+  NodeOptions options = config_.node;
   options.instance_id = static_cast<uint64_t>(absl::ToUnixMicros(now));
-  options.seeds = PeerEndpoints(config_);
-  options.heartbeat_interval = config_.heartbeat_interval;
-  options.failure_detector.phi_threshold = config_.failure_phi_threshold;
-  options.failure_detector.acceptable_pause = config_.failure_acceptable_pause;
-  options.failure_detector.min_stddev = config_.failure_min_stddev;
-  options.suspicion.min = config_.suspicion_min;
-  options.suspicion.max = config_.suspicion_max;
-  options.reap_after = config_.reap_after;
-  options.streams.batch_max_delay = config_.batch_max_delay;
-  options.streams.batch_max_size = config_.batch_max_size;
-  options.streams.recovery_buffer = config_.recovery_buffer;
-  options.startup_sync_timeout = config_.startup_sync_timeout;
   options.random_seed = options.instance_id;
   return options;
 }
@@ -155,12 +135,11 @@ absl::Status Daemon::Init() {
   if (!context.ok()) return context.status();
   context_ = std::move(*context);
 
-  net::MeshOptions mesh_options;
-  mesh_options.send_hwm = config_.zmq_send_hwm;
-  mesh_options.receive_hwm = config_.zmq_receive_hwm;
-  mesh_options.zmtp_heartbeat_interval = config_.zmq_heartbeat_interval;
-  mesh_options.zmtp_heartbeat_timeout = config_.zmq_heartbeat_timeout;
-  mesh_options.zmtp_heartbeat_ttl = config_.zmq_heartbeat_ttl;
+  const NodeOptions node_options = MakeNodeOptions(now);
+  if (absl::Status valid = ValidateNodeOptions(node_options); !valid.ok()) {
+    return valid;
+  }
+  net::MeshOptions mesh_options = config_.mesh;
   if (config_.bind_address != "*" && config_.bind_address != "0.0.0.0" &&
       config_.bind_address != "::") {
     mesh_options.source_address = config_.bind_address;
@@ -186,7 +165,8 @@ absl::Status Daemon::Init() {
   events_ = std::make_unique<EventLog>(
       config_.events_buffer, static_cast<uint64_t>(absl::ToUnixMicros(now)));
 
-  absl::StatusOr<DaemonMetrics> metrics = DaemonMetrics::Register(registry_);
+  absl::StatusOr<DaemonMetrics> metrics =
+      DaemonMetrics::Register(registry_, RestartOnlyKeys());
   if (!metrics.ok()) return metrics.status();
   metrics_ = *metrics;
 
@@ -204,13 +184,13 @@ absl::Status Daemon::Init() {
   backend_ = std::make_unique<LoopBackend>(snapshots_, *commands_,
                                            prober_.get());
 
-  node_ = std::make_unique<Node>(MakeNodeOptions(now), now);
+  node_ = std::make_unique<Node>(node_options, now);
   node_->Start(now);
   // Whatever an app cached before this daemon started was not kept
   // coherent by it: the first event is always a FLUSH.
   std::vector<AppDelivery> startup(1);
   startup[0].kind = v1::AppEvent::FLUSH;
-  startup[0].origin_id = config_.node_id;
+  startup[0].origin_id = config_.node.id;
   startup[0].reason = "cachemeshd started";
   Deliver(startup, now);
   CarryOutOutputs(now);
@@ -228,7 +208,7 @@ absl::Status Daemon::Init() {
   logger_.Info(absl::StrFormat(
       "cachemeshd %s in cluster %s: mesh %s (bound %s), http %s:%d, apps %s, "
       "%d configured peers",
-      config_.node_id, config_.cluster_name, config_.self.endpoint(),
+      config_.node.id, config_.node.cluster, config_.self.endpoint(),
       mesh_->bound_endpoint(), config_.http_address, http_server_->port(),
       app_server_->endpoint(), config_.peers.size()));
   return absl::OkStatus();
@@ -288,12 +268,12 @@ void Daemon::HandleMesh(absl::Time now) {
       continue;
     }
     const v1::Envelope& envelope = *parsed;
-    if (envelope.cluster() != config_.cluster_name) {
+    if (envelope.cluster() != config_.node.cluster) {
       if (++foreign_envelopes_ % 1000 == 1) {
         logger_.Warning(absl::StrFormat(
             "ignoring envelopes from %s of cluster \"%s\" (this is \"%s\"; "
             "%d so far): check cachemesh.cluster.name",
-            envelope.sender().id(), envelope.cluster(), config_.cluster_name,
+            envelope.sender().id(), envelope.cluster(), config_.node.cluster,
             foreign_envelopes_));
       }
       continue;
@@ -345,29 +325,32 @@ void Daemon::Reload(absl::Time now) {
   absl::StatusOr<Config> reloaded =
       LoadConfig(config_.file, ProcessEnvironment());
   if (!reloaded.ok()) {
-    logger_.Error(absl::StrCat("SIGHUP: kept the old peer list; ",
+    metrics_.config_reloads_refused->Increment();
+    logger_.Error(absl::StrCat("SIGHUP: kept the running configuration; ",
                                reloaded.status().message()));
     return;
   }
-  config_.peers = reloaded->peers;
-  node_->SetSeeds(PeerEndpoints(config_), now);
-  logger_.Info(absl::StrCat("SIGHUP: peers now ",
-                            absl::StrJoin(PeerEndpoints(config_), ", ")));
-  absl::flat_hash_map<std::string, std::string> running;
-  for (const Setting& setting : config_.settings) {
-    running[setting.key] = setting.value;
+  metrics_.config_reloads_applied->Increment();
+  const ConfigChanges changes = DiffConfigs(config_, *reloaded);
+  AdoptLiveSettings(*reloaded, changes, config_);
+  // Every live setting is applied, changed or not: it costs nothing.
+  node_->SetSeeds(config_.node.seeds, now);
+  if (absl::StatusOr<LogLevel> level = ParseLogLevel(config_.log_level);
+      level.ok()) {
+    logger_.SetLevel(*level);
   }
-  std::vector<std::string> unapplied;
-  for (const Setting& setting : reloaded->settings) {
-    auto it = running.find(setting.key);
-    if (!absl::StartsWith(setting.key, "cluster.") &&
-        (it == running.end() || it->second != setting.value)) {
-      unapplied.push_back(setting.key);
-    }
+  http_server_->SetToken(config_.http_token);
+  for (const auto& [key, gauge] : metrics_.restart_pending) {
+    gauge->Set(absl::c_linear_search(changes.restart, key) ? 1 : 0);
   }
-  if (!unapplied.empty()) {
+  logger_.Info(absl::StrCat(
+      "SIGHUP: applied ",
+      changes.live.empty() ? "no changes" : absl::StrJoin(changes.live, ", "),
+      "; peers now ",
+      config_.peers.empty() ? "none" : absl::StrJoin(config_.node.seeds, ", ")));
+  if (!changes.restart.empty()) {
     logger_.Warning(absl::StrCat("SIGHUP: restart to apply the changed ",
-                                 absl::StrJoin(unapplied, ", ")));
+                                 absl::StrJoin(changes.restart, ", ")));
   }
 }
 

@@ -45,7 +45,7 @@ class Daemon {
   // Binds the cache port, the app channel and the HTTP port; starts the HTTP
   // server and the app prober. The loop starts with Run().
   static absl::StatusOr<std::unique_ptr<Daemon>> Create(const Config& config,
-                                                        const Logger& logger);
+                                                        Logger& logger);
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -56,7 +56,9 @@ class Daemon {
   // Thread-safe and async-signal-safe: asks Run() to stop gracefully.
   void RequestStop();
   // Thread-safe and async-signal-safe: asks Run() to re-read the config
-  // file's peer list (SIGHUP).
+  // file (SIGHUP): the settings table's live keys and the peers are applied,
+  // other changed keys are logged and shown in /metrics as needing a
+  // restart.
   void RequestReload();
 
   // Test-only switch, for tests that cannot cut the network: envelopes from
@@ -70,7 +72,7 @@ class Daemon {
   const std::string& mesh_endpoint() const { return mesh_->bound_endpoint(); }
 
  private:
-  Daemon(const Config& config, const Logger& logger);
+  Daemon(const Config& config, Logger& logger);
   absl::Status Init();
   void HandleMesh(absl::Time now);
   void HandleApps(absl::Time now);
@@ -84,7 +86,7 @@ class Daemon {
   NodeOptions MakeNodeOptions(absl::Time now) const;
 
   Config config_;
-  const Logger& logger_;
+  Logger& logger_;
   std::unique_ptr<net::Context> context_;
   std::unique_ptr<net::Mesh> mesh_;
   std::unique_ptr<net::AppServer> app_server_;

@@ -38,7 +38,7 @@ std::vector<double> HeartbeatLatenessBuckets() {
 }
 
 absl::StatusOr<DaemonMetrics> DaemonMetrics::Register(
-    MetricsRegistry& registry) {
+    MetricsRegistry& registry, const std::vector<std::string>& restart_keys) {
   DaemonMetrics m;
   Registration r;
   r.Take(registry.AddGauge("cachemesh_members", kMembersHelp,
@@ -88,6 +88,22 @@ absl::StatusOr<DaemonMetrics> DaemonMetrics::Register(
              "How much later than the heartbeat interval heartbeats came.",
              HeartbeatLatenessBuckets()),
          m.heartbeat_lateness);
+  constexpr absl::string_view kReloadsHelp =
+      "SIGHUP re-reads of the config file: applied, or refused (invalid "
+      "file, nothing changed).";
+  r.Take(registry.AddCounter("cachemesh_config_reloads_total", kReloadsHelp,
+                             {{"result", "applied"}}),
+         m.config_reloads_applied);
+  r.Take(registry.AddCounter("cachemesh_config_reloads_total", kReloadsHelp,
+                             {{"result", "refused"}}),
+         m.config_reloads_refused);
+  for (const std::string& key : restart_keys) {
+    r.Take(registry.AddGauge("cachemesh_config_restart_pending",
+                             "1 while a changed value of this dhis.conf key "
+                             "waits for a restart to take effect.",
+                             {{"key", key}}),
+           m.restart_pending[key]);
+  }
   if (!r.status().ok()) return r.status();
   return m;
 }

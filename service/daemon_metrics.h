@@ -3,7 +3,10 @@
 #ifndef CACHEMESH_SERVICE_DAEMON_METRICS_H_
 #define CACHEMESH_SERVICE_DAEMON_METRICS_H_
 
+#include <string>
 #include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "absl/status/statusor.h"
 #include "proto/cachemesh.pb.h"
@@ -18,9 +21,12 @@ std::vector<double> HeartbeatLatenessBuckets();
 
 // Owned by the registry they were registered in; valid as long as it is.
 struct DaemonMetrics {
-  // Registers every metric below in `registry`. Fails if any of these names
-  // is already registered there.
-  static absl::StatusOr<DaemonMetrics> Register(MetricsRegistry& registry);
+  // Registers every metric below in `registry`, with a restart_pending
+  // series for each of `restart_keys`. Fails if any of these names is
+  // already registered there.
+  static absl::StatusOr<DaemonMetrics> Register(
+      MetricsRegistry& registry,
+      const std::vector<std::string>& restart_keys = {});
 
   // Sets the cachemesh_members gauges from the member list (self included).
   void RecordMembers(const v1::MemberList& members) const;
@@ -46,6 +52,12 @@ struct DaemonMetrics {
   // cachemesh_heartbeat_lateness_seconds: how much later than the heartbeat
   // interval a heartbeat came (the daemon decides whose: sent or received).
   Histogram* heartbeat_lateness = nullptr;
+  // cachemesh_config_reloads_total{result="applied|refused"}: SIGHUPs.
+  Counter* config_reloads_applied = nullptr;
+  Counter* config_reloads_refused = nullptr;
+  // cachemesh_config_restart_pending{key="..."}: 1 while a changed value of
+  // that key waits for a restart, one series per key that can need one.
+  absl::flat_hash_map<std::string, Gauge*> restart_pending;
 };
 
 }  // namespace cachemesh

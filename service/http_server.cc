@@ -76,7 +76,9 @@ HttpServer::HttpServer(HttpServerOptions options, HttpBackend& backend,
       backend_(backend),
       events_(events),
       metrics_(metrics),
-      server_(std::make_unique<httplib::Server>()) {}
+      server_(std::make_unique<httplib::Server>()) {
+  SetToken(options_.token);
+}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -186,11 +188,20 @@ void HttpServer::RegisterRoutes() {
       }));
 }
 
+void HttpServer::SetToken(std::string token) {
+  absl::MutexLock lock(&token_mutex_);
+  token_ = std::move(token);
+}
+
 bool HttpServer::Authorize(const httplib::Request& request,
                            httplib::Response& response) {
+  std::string token;
+  {
+    absl::MutexLock lock(&token_mutex_);
+    token = token_;
+  }
   switch (IsAuthorized(request.remote_addr,
-                       request.get_header_value("Authorization"),
-                       options_.token)) {
+                       request.get_header_value("Authorization"), token)) {
     case AuthDecision::kAllowed:
       return true;
     case AuthDecision::kUnauthorized:

@@ -92,6 +92,10 @@ class HttpServer {
   // The bound port, once Start() succeeded.
   int port() const { return port_; }
 
+  // Replaces the token that non-loopback clients must present (SIGHUP).
+  // Thread-safe; requests after it returns use the new token.
+  void SetToken(std::string token);
+
  private:
   void RegisterRoutes();
   void MarkListening();
@@ -124,6 +128,8 @@ class HttpServer {
   std::atomic<int> stream_clients_{0};
   absl::Mutex listening_mutex_;
   bool listening_ ABSL_GUARDED_BY(listening_mutex_) = false;
+  mutable absl::Mutex token_mutex_;
+  std::string token_ ABSL_GUARDED_BY(token_mutex_);
 };
 
 }  // namespace cachemesh

@@ -3,6 +3,7 @@
 #ifndef CACHEMESH_SERVICE_LOG_H_
 #define CACHEMESH_SERVICE_LOG_H_
 
+#include <atomic>
 #include <cstdio>
 #include <string>
 
@@ -21,7 +22,9 @@ class Logger {
   explicit Logger(LogLevel min_level, std::FILE* out = stderr)
       : min_level_(min_level), out_(out) {}
 
-  bool Enabled(LogLevel level) const { return level >= min_level_; }
+  bool Enabled(LogLevel level) const { return level >= min_level_.load(); }
+  // Thread-safe: SIGHUP changes the level of a running daemon.
+  void SetLevel(LogLevel min_level) { min_level_ = min_level; }
   // Writes "2026-11-24T21:00:00.123Z INFO message\n" if `level` is enabled.
   void Log(LogLevel level, absl::string_view message) const;
 
@@ -37,7 +40,7 @@ class Logger {
   }
 
  private:
-  LogLevel min_level_;
+  std::atomic<LogLevel> min_level_;
   std::FILE* out_;
 };
 

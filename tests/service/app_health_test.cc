@@ -164,7 +164,8 @@ TEST(ParseHealthUrlTest, NamesTheSettingAndTheProblem) {
     const absl::Status status = ParseHealthUrl(test_case.url).status();
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument)
         << test_case.url;
-    EXPECT_THAT(status.message(), HasSubstr("cachemesh.app.health.url"));
+    EXPECT_THAT(status.message(),
+                HasSubstr(absl::StrCat("\"", test_case.url, "\"")));
     EXPECT_THAT(status.message(), HasSubstr(test_case.problem))
         << test_case.url;
   }
