@@ -187,8 +187,11 @@ bool IsLowSurrogate(uint32_t unit) { return unit >= 0xDC00 && unit <= 0xDFFF; }
 bool IsVariableNameStart(char c) { return absl::ascii_isalpha(c) || c == '_'; }
 bool IsVariableNameChar(char c) { return absl::ascii_isalnum(c) || c == '_'; }
 
-// Decodes one key or value: escapes, and ${...} when asked. Reports every
-// problem as "FILE:LINE: <what>: message".
+// Decodes one key or value the way DHIS 2 reads dhis.conf: escapes first
+// (java.util.Properties.load), then, when asked, ${...} in the unescaped text
+// (Apache Commons Text's StrSubstitutor). So a `$`, `{` or `}` written as an
+// escape acts exactly like a literal one. Reports every problem as
+// "FILE:LINE: <what>: message".
 class TextDecoder {
  public:
   TextDecoder(absl::string_view file_name, int line, const Environment& env,
@@ -196,26 +199,19 @@ class TextDecoder {
       : file_name_(file_name), line_(line), env_(env), errors_(errors) {}
 
   // Decodes `raw` into `out`. `what` names the text in messages. Returns
-  // false when something was wrong (and reported).
+  // false when something was wrong (and reported). Linear in raw.size().
   bool Decode(absl::string_view raw, absl::string_view what,
               bool expand_variables, std::string* out,
               std::vector<Substitution>* substitutions) {
     what_ = std::string(what);
     ok_ = true;
-    size_t i = 0;
-    while (i < raw.size()) {
-      const absl::string_view rest = raw.substr(i);
-      if (raw[i] == '\\') {
-        i = DecodeEscape(raw, i, out);
-      } else if (expand_variables && absl::StartsWith(rest, "$${")) {
-        out->append("${");  // DHIS 2's (Apache Commons Text's) escape.
-        i += 3;
-      } else if (expand_variables && absl::StartsWith(rest, "${")) {
-        if (!Expand(raw, &i, out, substitutions)) break;
-      } else {
-        out->push_back(raw[i++]);
-      }
+    if (!expand_variables) {
+      Unescape(raw, out);
+      return ok_;
     }
+    std::string unescaped;
+    Unescape(raw, &unescaped);
+    Substitute(unescaped, out, substitutions);
     return ok_;
   }
 
@@ -224,6 +220,18 @@ class TextDecoder {
     ok_ = false;
     errors_->push_back({line_, absl::StrCat(file_name_, ":", line_, ": ", what_,
                                             ": ", message)});
+  }
+
+  // Appends `raw` to `out` with its escapes decoded.
+  void Unescape(absl::string_view raw, std::string* out) {
+    size_t i = 0;
+    while (i < raw.size()) {
+      if (raw[i] == '\\') {
+        i = DecodeEscape(raw, i, out);
+      } else {
+        out->push_back(raw[i++]);
+      }
+    }
   }
 
   // Decodes the escape whose backslash is at raw[at]; returns the position
@@ -285,18 +293,37 @@ class TextDecoder {
     return next;
   }
 
-  // Expands the ${...} starting at raw[*at] and moves *at past it. Returns
-  // false on a syntax error: the rest of the text is then not decoded.
-  bool Expand(absl::string_view raw, size_t* at, std::string* out,
+  // Appends `text` to `out` with ${...} expanded and $${ turned into ${.
+  // Stops at the first malformed reference: the rest of the text is then
+  // dropped.
+  void Substitute(absl::string_view text, std::string* out,
+                  std::vector<Substitution>* substitutions) {
+    size_t i = 0;
+    while (i < text.size()) {
+      const absl::string_view rest = text.substr(i);
+      if (absl::StartsWith(rest, "$${")) {
+        out->append("${");  // StrSubstitutor's escape.
+        i += 3;
+      } else if (absl::StartsWith(rest, "${")) {
+        if (!Expand(text, &i, out, substitutions)) return;
+      } else {
+        out->push_back(text[i++]);
+      }
+    }
+  }
+
+  // Expands the ${...} starting at text[*at] and moves *at past it. Returns
+  // false on a syntax error.
+  bool Expand(absl::string_view text, size_t* at, std::string* out,
               std::vector<Substitution>* substitutions) {
     const size_t name_start = *at + 2;
     size_t name_end = name_start;
-    while (name_end < raw.size() && IsVariableNameChar(raw[name_end])) {
+    while (name_end < text.size() && IsVariableNameChar(text[name_end])) {
       ++name_end;
     }
-    const std::string name(raw.substr(name_start, name_end - name_start));
+    const std::string name(text.substr(name_start, name_end - name_start));
     const bool valid_name = !name.empty() && IsVariableNameStart(name[0]);
-    const absl::string_view rest = raw.substr(name_end);
+    const absl::string_view rest = text.substr(name_end);
     if (valid_name && absl::StartsWith(rest, "}")) {
       *at = name_end + 1;
       std::optional<std::string> value = env_(name);
@@ -311,32 +338,32 @@ class TextDecoder {
       return true;
     }
     if (valid_name && absl::StartsWith(rest, ":-")) {
-      std::string fallback;
-      size_t i = name_end + 2;
-      while (i < raw.size() && raw[i] != '}') {
-        if (raw[i] == '\\') {
-          i = DecodeEscape(raw, i, &fallback);
-        } else if (raw[i] == '$' && i + 1 < raw.size() && raw[i + 1] == '{') {
-          Error(absl::StrCat("${", name,
-                             ":-...}: a default cannot contain ${...}"));
-          return false;
-        } else {
-          fallback.push_back(raw[i++]);
-        }
-      }
-      if (i >= raw.size()) {
+      const size_t fallback_start = name_end + 2;
+      const size_t close = text.find('}', fallback_start);
+      if (close == absl::string_view::npos) {
         Error(absl::StrCat("${", name, ":-... has no closing }"));
         return false;
       }
-      *at = i + 1;
+      const absl::string_view fallback =
+          text.substr(fallback_start, close - fallback_start);
+      if (absl::StrContains(fallback, "${")) {
+        Error(absl::StrCat("${", name,
+                           ":-...}: a default cannot contain ${...}"));
+        return false;
+      }
+      *at = close + 1;
       std::optional<std::string> value = env_(name);
       const bool from_environment = value.has_value();
-      out->append(from_environment ? *value : fallback);
+      if (from_environment) {
+        out->append(*value);
+      } else {
+        out->append(fallback.data(), fallback.size());
+      }
       substitutions->push_back({name, from_environment});
       return true;
     }
     Error(absl::StrCat("malformed ",
-                       QuoteForMessage(raw.substr(*at, name_end - *at + 1)),
+                       QuoteForMessage(text.substr(*at, name_end - *at + 1)),
                        ": expected ${NAME} or ${NAME:-default}, NAME made of "
                        "letters, digits and _ (write $${ for a literal ${)"));
     return false;

@@ -6,8 +6,9 @@
 // trailing backslashes continues a line; \uXXXX, \t, \n, \r, \f and \x
 // escapes. Differences from Java: the text is taken as UTF-8 bytes (not
 // ISO-8859-1), \u escapes are emitted as UTF-8, and a malformed or unpaired
-// \u escape is reported instead of thrown. Like DHIS 2, values are expanded
-// and then trimmed (String.trim()). docs/CONFIGURATION.md has every rule.
+// \u escape is reported instead of thrown. Like DHIS 2, values are unescaped,
+// then expanded (so an escaped `$`, `{` or `}` counts as a literal one), then
+// trimmed (String.trim()). docs/CONFIGURATION.md has every rule.
 #ifndef CACHEMESH_CONFIG_PROPERTIES_H_
 #define CACHEMESH_CONFIG_PROPERTIES_H_
 
@@ -44,8 +45,8 @@ struct Substitution {
 // One key = value entry.
 struct Property {
   std::string key;
-  // Escapes decoded and ${...} expanded in one pass, then bytes <= ' '
-  // trimmed from both ends.
+  // Escapes decoded, then ${...} expanded in the decoded text, then bytes
+  // <= ' ' trimmed from both ends.
   std::string value;
   // 1-based line on which the entry's logical line starts.
   int line = 0;
@@ -78,8 +79,8 @@ struct Diagnostic {
 
 struct ParseOptions {
   // Whether ${...} is expanded in the value of `key`; when unset, in every
-  // value. Values not expanded keep `${` and `$${` as written (escapes
-  // still apply).
+  // value. Values not expanded are only unescaped: they keep `${` and `$${`,
+  // whether written as is or as escapes.
   std::function<bool(absl::string_view key)> expands_variables;
 };
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
@@ -347,9 +348,13 @@ TEST(PropertiesTest, DefaultIsUsedOnlyWhenUnset) {
   EXPECT_TRUE(file.Find("a")->substitutions[1].from_environment);
 }
 
-TEST(PropertiesTest, DefaultsDecodeEscapes) {
-  EXPECT_EQ(ValueOf("a = ${U:-x\\}y\\u0041}z\n", "a"), "x}yAz");
+TEST(PropertiesTest, DefaultsAreReadAfterEscapes) {
+  EXPECT_EQ(ValueOf("a = ${U:-x\\u0041\\:y}\n", "a"), "xA:y");
   EXPECT_EQ(ValueOf("a = ${U:-http://h:80/p?q=1}\n", "a"), "http://h:80/p?q=1");
+  // As in Java, an escaped `}` is a `}` by the time the default is read, so
+  // it ends the default.
+  EXPECT_EQ(ValueOf("a = ${U:-x\\}y\\u0041}z\n", "a"), "xyA}z");
+  EXPECT_EQ(ValueOf("a = ${U\\:-x\\u007d}\n", "a"), "x}");
 }
 
 TEST(PropertiesTest, UnsetVariableIsAnErrorNamingFileLineAndVariable) {
@@ -363,10 +368,62 @@ TEST(PropertiesTest, EveryUnsetVariableOnALineIsReported) {
               ElementsAre(HasSubstr("${A}"), HasSubstr("${B}")));
 }
 
-TEST(PropertiesTest, EscapedDollarIsLiteral) {
-  EXPECT_EQ(ValueOf("a = \\${HOME}\n", "a"), "${HOME}");
-  EXPECT_EQ(ValueOf("a = $\\{HOME}\n", "a"), "${HOME}");
-  EXPECT_EQ(ValueOf("a = \\u0024{HOME}\n", "a"), "${HOME}");
+// java.util.Properties unescapes the value before DHIS 2 substitutes in it,
+// so `$`, `{` and `}` written as escapes are expanded like literal ones.
+TEST(PropertiesTest, EscapedDollarAndBracesExpandLikeLiteralOnes) {
+  const Environment env = FixedEnvironment({{"HOME", "/root"}});
+  for (absl::string_view text :
+       {"a = \\${HOME}\n", "a = $\\{HOME}\n", "a = ${HOME\\}\n",
+        "a = \\$\\{HOME\\}\n", "a = \\u0024{HOME}\n",
+        "a = \\u0024\\u007bHOME\\u007d\n", "a = \\u0024\\u007BHOME\\u007D\n",
+        "a = \\u0024{\\u0048OME}\n", "a = \\u0024{HOME\\\n    }\n"}) {
+    const PropertiesFile file = Parse(text, env);
+    const Property* a = file.Find("a");
+    ASSERT_NE(a, nullptr) << text;
+    EXPECT_EQ(a->value, "/root") << text;
+    ASSERT_THAT(a->substitutions, SizeIs(1)) << text;
+    EXPECT_EQ(a->substitutions[0].variable, "HOME") << text;
+    EXPECT_TRUE(a->substitutions[0].from_environment) << text;
+  }
+  EXPECT_EQ(ValueOf("a = \\u0024{UNSET:-d}\\u0024{HOME:-d}\n", "a", env),
+            "d/root");
+  EXPECT_EQ(ValueOf("a = \\u0024{UNSET\\u003a\\u002dd\\u007d\n", "a", env),
+            "d");
+}
+
+TEST(PropertiesTest, EscapedUnsetVariableIsAnErrorLikeALiteralOne) {
+  EXPECT_THAT(Errors("\na = x\\u0024{NOT_THERE}y\nb = \\$\\{ALSO_NOT\\}\n"),
+              ElementsAre(AllOf(StartsWith("dhis.conf:2: a: "),
+                                HasSubstr("${NOT_THERE} is not set")),
+                          AllOf(StartsWith("dhis.conf:3: b: "),
+                                HasSubstr("${ALSO_NOT} is not set"))));
+}
+
+TEST(PropertiesTest, EscapedMalformedReferencesAreErrors) {
+  for (absl::string_view bad :
+       {"a = \\u0024{\n", "a = \\${A\n", "a = $\\{}\n", "a = \\u0024{1A}\n",
+        "a = ${A:-\\u0024{B}}\n", "a = \\u0024\\u007bA B}\n"}) {
+    EXPECT_THAT(Errors(bad), ElementsAre(AllOf(StartsWith("dhis.conf:1: a: "),
+                                               HasSubstr("${"))))
+        << bad;
+  }
+}
+
+// StrSubstitutor's own escape, $${, is also read after unescaping.
+TEST(PropertiesTest, EscapedDoubleDollarIsLiteral) {
+  const Environment env = FixedEnvironment({{"HOME", "/root"}});
+  for (absl::string_view text :
+       {"a = \\$${HOME}\n", "a = $\\${HOME}\n", "a = \\$\\$\\{HOME\\}\n",
+        "a = \\u0024${HOME}\n", "a = \\u0024\\u0024\\u007bHOME\\u007d\n"}) {
+    const PropertiesFile file = Parse(text, env);
+    const Property* a = file.Find("a");
+    ASSERT_NE(a, nullptr) << text;
+    EXPECT_EQ(a->value, "${HOME}") << text;
+    EXPECT_THAT(a->substitutions, IsEmpty()) << text;
+  }
+  // The escape is not expanded either when its variable is unset.
+  EXPECT_EQ(ValueOf("a = \\u0024\\u0024{UNSET} \\$${HOME}\n", "a", env),
+            "${UNSET} ${HOME}");
 }
 
 TEST(PropertiesTest, DoubleDollarIsLiteralAsInDhis2) {
@@ -418,6 +475,53 @@ TEST(PropertiesTest, ExpansionCanBeLimitedToSomeKeys) {
   EXPECT_EQ(file->Find("other")->value, "p${ss${x}$${y}");
 }
 
+// Only cluster.* and cachemesh.* values expand in cachemesh; escapes that
+// make `${` expand there and stay text everywhere else.
+TEST(PropertiesTest, EscapedDollarExpandsOnlyInExpandingKeys) {
+  ParseOptions options;
+  options.expands_variables = [](absl::string_view key) {
+    return absl::StartsWith(key, "cluster.") ||
+           absl::StartsWith(key, "cachemesh.");
+  };
+  const absl::StatusOr<PropertiesFile> file = ParseProperties(
+      "# header\n"
+      "cluster.hostname = \\u0024{HOST}\n"
+      "connection.url = \\u0024{HOST}|\\$\\{UNSET\\}|\\u0024\\u0024{HOST}\n"
+      "\n"
+      "cachemesh.cluster.name = a\\\n"
+      "    \\${PREFIX:-p}-\\$\\{HOST\\}|\\u0024${HOST}\n"
+      "\\u0024{HOST} = \\u0024{HOST}\n",
+      kFile, FixedEnvironment({{"HOST", "10.0.0.5"}}), options);
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_THAT(Keys(*file), ElementsAre("cluster.hostname", "connection.url",
+                                       "cachemesh.cluster.name", "${HOST}"));
+
+  const Property& hostname = *file->Find("cluster.hostname");
+  EXPECT_EQ(hostname.value, "10.0.0.5");
+  EXPECT_EQ(hostname.line, 2);
+  ASSERT_THAT(hostname.substitutions, SizeIs(1));
+  EXPECT_EQ(hostname.substitutions[0].variable, "HOST");
+  EXPECT_TRUE(hostname.substitutions[0].from_environment);
+
+  const Property& url = *file->Find("connection.url");
+  EXPECT_EQ(url.value, "${HOST}|${UNSET}|$${HOST}");
+  EXPECT_EQ(url.line, 3);
+  EXPECT_THAT(url.substitutions, IsEmpty());
+
+  const Property& name = *file->Find("cachemesh.cluster.name");
+  EXPECT_EQ(name.value, "ap-10.0.0.5|${HOST}");
+  EXPECT_EQ(name.line, 5);
+  ASSERT_THAT(name.substitutions, SizeIs(2));
+  EXPECT_EQ(name.substitutions[0].variable, "PREFIX");
+  EXPECT_FALSE(name.substitutions[0].from_environment);
+  EXPECT_EQ(name.substitutions[1].variable, "HOST");
+  EXPECT_TRUE(name.substitutions[1].from_environment);
+
+  const Property& key = *file->Find("${HOST}");
+  EXPECT_EQ(key.value, "${HOST}");
+  EXPECT_EQ(key.line, 7);
+}
+
 // --- Hostile input. ---
 
 TEST(PropertiesTest, OneMegabyteLine) {
@@ -459,6 +563,23 @@ TEST(PropertiesTest, OneMegabyteOfDollarBraces) {
   std::string text = "k = ";
   for (int i = 0; i < (1 << 19); ++i) text.append("${");
   EXPECT_THAT(Errors(text), SizeIs(1));
+}
+
+TEST(PropertiesTest, OneMegabyteOfEscapedReferences) {
+  std::string text = "k = ";
+  for (int i = 0; i < (1 << 16); ++i) text.append("\\u0024\\u007bV\\u007d");
+  EXPECT_EQ(ValueOf(text, "k", FixedEnvironment({{"V", "v"}})),
+            std::string(1 << 16, 'v'));
+  text = "k = ";
+  for (int i = 0; i < (1 << 17); ++i) text.append("\\$\\{");
+  EXPECT_THAT(Errors(text), SizeIs(1));
+  text = "k = ";
+  std::string literal;
+  for (int i = 0; i < (1 << 17); ++i) {
+    text.append("\\$${");
+    literal.append("${");
+  }
+  EXPECT_EQ(ValueOf(text, "k"), literal);
 }
 
 TEST(PropertiesTest, ManyLinesAndKeys) {
