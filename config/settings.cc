@@ -68,19 +68,26 @@ absl::StatusOr<std::string> ParseAppHealthUrl(absl::string_view text) {
   return std::string(text);
 }
 
-// Where local applications reach the daemon: what the app channel accepts.
+// Where local applications reach the daemon: a Unix socket. The channel is
+// local and unauthenticated; the app channel's own check has the last word.
 absl::StatusOr<std::string> ParseClientEndpoint(absl::string_view text) {
+  absl::string_view path = text;
+  if (!absl::ConsumePrefix(&path, "ipc://")) {
+    return Invalid(text,
+                   "must be ipc://PATH: the app channel is local and "
+                   "unauthenticated, so tcp:// is refused");
+  }
+  if (path.empty()) return Invalid(text, "has no socket path after ipc://");
+  if (path.size() > kMaxIpcPathBytes) {
+    return Invalid(text, absl::StrCat("has a socket path of ", path.size(),
+                                      " bytes; the limit is ",
+                                      kMaxIpcPathBytes));
+  }
   if (HasSpaceOrControl(text)) {
     return Invalid(text, "must not contain whitespace or control characters");
   }
   if (absl::Status valid = net::ValidateAppEndpoint(text); !valid.ok()) {
     return valid;
-  }
-  absl::string_view path = text;
-  if (absl::ConsumePrefix(&path, "ipc://") && path.size() > kMaxIpcPathBytes) {
-    return Invalid(text, absl::StrCat("has a socket path of ", path.size(),
-                                      " bytes; the limit is ",
-                                      kMaxIpcPathBytes));
   }
   return std::string(text);
 }
@@ -365,6 +372,9 @@ std::vector<SettingSpec> BuildSettings() {
       "in tenths of a second. 65000 and above is an error: libzmq overflows "
       "such TTLs and drops every connection at each heartbeat (libzmq issue "
       "#4226).");
+  ttl.max_reason =
+      "larger TTLs overflow in libzmq and drop every connection at each "
+      "heartbeat (libzmq issue #4226)";
   table.push_back(std::move(ttl));
   return table;
 }
@@ -423,8 +433,10 @@ absl::StatusOr<int64_t> ParseWhole(const SettingSpec& spec,
   if (!value.ok()) return value.status();
   const bool in_range = *value >= spec.min && *value <= spec.max;
   if (!in_range && FindSpecial(spec, *value) == nullptr) {
+    const bool explained = *value > spec.max && !spec.max_reason.empty();
     return Invalid(text, absl::StrCat("is out of range: must be ",
-                                      AllowedRange(spec)));
+                                      AllowedRange(spec), explained ? ": " : "",
+                                      explained ? spec.max_reason : ""));
   }
   return value;
 }

@@ -54,6 +54,8 @@ struct SettingSpec {
   int64_t min = 0;
   int64_t max = 0;
   std::vector<SpecialValue> special;
+  // Why values above `max` are refused, when that is not obvious.
+  std::string max_reason;
   // kText: checks the text and returns the value kept; `syntax_doc` says in
   // a few words what it accepts.
   absl::StatusOr<std::string> (*syntax)(absl::string_view text) = nullptr;

@@ -101,8 +101,8 @@ TEST(ConfigTest, HostnameAloneIsASingleNodeWithEveryDefault) {
   EXPECT_EQ(config.self.host, "app1");
   EXPECT_EQ(config.self.port, 4001);
   EXPECT_THAT(config.peers, IsEmpty());
-  EXPECT_EQ(config.cluster_name, "dhis2");
-  EXPECT_EQ(config.node_id, "app1:4001");
+  EXPECT_EQ(config.node.cluster, "dhis2");
+  EXPECT_EQ(config.node.id, "app1:4001");
   EXPECT_EQ(config.bind_address, "*");
   EXPECT_EQ(config.http_address, "0.0.0.0");
   EXPECT_EQ(config.http_port, 5001);
@@ -110,25 +110,25 @@ TEST(ConfigTest, HostnameAloneIsASingleNodeWithEveryDefault) {
   EXPECT_EQ(config.app_health_url, "");
   EXPECT_EQ(config.app_health_interval, absl::Milliseconds(1000));
   EXPECT_EQ(config.app_health_timeout, absl::Milliseconds(500));
-  EXPECT_EQ(config.heartbeat_interval, absl::Milliseconds(50));
-  EXPECT_EQ(config.failure_phi_threshold, 8.0);
-  EXPECT_EQ(config.failure_acceptable_pause, absl::Milliseconds(500));
-  EXPECT_EQ(config.failure_min_stddev, absl::Milliseconds(25));
-  EXPECT_EQ(config.suspicion_min, absl::Milliseconds(150));
-  EXPECT_EQ(config.suspicion_max, absl::Milliseconds(600));
-  EXPECT_EQ(config.reap_after, absl::Milliseconds(60000));
-  EXPECT_EQ(config.batch_max_delay, absl::ZeroDuration());
-  EXPECT_EQ(config.batch_max_size, 512);
-  EXPECT_EQ(config.recovery_buffer, 8192);
-  EXPECT_EQ(config.startup_sync_timeout, absl::Milliseconds(5000));
+  EXPECT_EQ(config.node.heartbeat_interval, absl::Milliseconds(50));
+  EXPECT_EQ(config.node.failure_detector.phi_threshold, 8.0);
+  EXPECT_EQ(config.node.failure_detector.acceptable_pause, absl::Milliseconds(500));
+  EXPECT_EQ(config.node.failure_detector.min_stddev, absl::Milliseconds(25));
+  EXPECT_EQ(config.node.suspicion.min, absl::Milliseconds(150));
+  EXPECT_EQ(config.node.suspicion.max, absl::Milliseconds(600));
+  EXPECT_EQ(config.node.reap_after, absl::Milliseconds(60000));
+  EXPECT_EQ(config.node.streams.batch_max_delay, absl::ZeroDuration());
+  EXPECT_EQ(config.node.streams.batch_max_size, 512);
+  EXPECT_EQ(config.node.streams.recovery_buffer, 8192);
+  EXPECT_EQ(config.node.startup_sync_timeout, absl::Milliseconds(5000));
   EXPECT_EQ(config.client_endpoint, "ipc:///tmp/cachemesh-4001.sock");
   EXPECT_EQ(config.events_buffer, 65536);
   EXPECT_EQ(config.log_level, "info");
-  EXPECT_EQ(config.zmq_send_hwm, 100000);
-  EXPECT_EQ(config.zmq_receive_hwm, 100000);
-  EXPECT_EQ(config.zmq_heartbeat_interval, absl::Milliseconds(1000));
-  EXPECT_EQ(config.zmq_heartbeat_timeout, absl::Milliseconds(3000));
-  EXPECT_EQ(config.zmq_heartbeat_ttl, absl::Milliseconds(10000));
+  EXPECT_EQ(config.mesh.send_hwm, 100000);
+  EXPECT_EQ(config.mesh.receive_hwm, 100000);
+  EXPECT_EQ(config.mesh.zmtp_heartbeat_interval, absl::Milliseconds(1000));
+  EXPECT_EQ(config.mesh.zmtp_heartbeat_timeout, absl::Milliseconds(3000));
+  EXPECT_EQ(config.mesh.zmtp_heartbeat_ttl, absl::Milliseconds(10000));
   EXPECT_THAT(config.warnings, IsEmpty());
 }
 
@@ -167,7 +167,7 @@ TEST(ConfigTest, MembersAcrossContinuationLines) {
 TEST(ConfigTest, Ipv6Self) {
   const Config config = Valid("cluster.hostname = [::1]\n");
   EXPECT_EQ(config.self.host, "::1");
-  EXPECT_EQ(config.node_id, "[::1]:4001");
+  EXPECT_EQ(config.node.id, "[::1]:4001");
   EXPECT_EQ(Valid("cluster.hostname = fd00::5\n").self.host, "fd00::5");
 }
 
@@ -197,7 +197,7 @@ TEST(ConfigTest, LegacyKeysUpToTwentyInstancesWithGaps) {
         absl::StrCat("tcp://10.0.0.", n, ":", n % 2 == 0 ? 4000 + n : 4001));
   }
   EXPECT_EQ(Endpoints(config.peers), expected);
-  EXPECT_EQ(config.node_id, "10.0.0.100:4500");
+  EXPECT_EQ(config.node.id, "10.0.0.100:4500");
   EXPECT_EQ(config.http_port, 5500);
 }
 
@@ -499,7 +499,7 @@ TEST(ConfigTest, EverySettingCanBeSet) {
       "cachemesh.batch.max.size = 64\n"
       "cachemesh.recovery.buffer = 64\n"
       "cachemesh.startup.sync.timeout.ms = 0\n"
-      "cachemesh.client.endpoint = tcp://127.0.0.1:7000\n"
+      "cachemesh.client.endpoint = ipc:///run/cachemesh/app.sock\n"
       "cachemesh.events.buffer = 10\n"
       "cachemesh.log.level = DEBUG\n"
       "cachemesh.zmq.send.hwm = 0\n"
@@ -507,8 +507,8 @@ TEST(ConfigTest, EverySettingCanBeSet) {
       "cachemesh.zmq.heartbeat.interval.ms = 0\n"
       "cachemesh.zmq.heartbeat.timeout.ms = 0\n"
       "cachemesh.zmq.heartbeat.ttl.ms = 64999\n");
-  EXPECT_EQ(config.cluster_name, "prod");
-  EXPECT_EQ(config.node_id, "node-a");
+  EXPECT_EQ(config.node.cluster, "prod");
+  EXPECT_EQ(config.node.id, "node-a");
   EXPECT_EQ(config.bind_address, "10.0.0.1");
   EXPECT_EQ(config.http_address, "127.0.0.1");
   EXPECT_EQ(config.http_port, 9000);
@@ -516,25 +516,25 @@ TEST(ConfigTest, EverySettingCanBeSet) {
   EXPECT_EQ(config.app_health_url, "http://127.0.0.1:8080/dhis/api/ping");
   EXPECT_EQ(config.app_health_interval, absl::Milliseconds(2000));
   EXPECT_EQ(config.app_health_timeout, absl::Milliseconds(700));
-  EXPECT_EQ(config.heartbeat_interval, absl::Milliseconds(50));
-  EXPECT_EQ(config.failure_phi_threshold, 10.5);
-  EXPECT_EQ(config.failure_acceptable_pause, absl::ZeroDuration());
-  EXPECT_EQ(config.failure_min_stddev, absl::Milliseconds(30));
-  EXPECT_EQ(config.suspicion_min, absl::Milliseconds(300));
-  EXPECT_EQ(config.suspicion_max, absl::Milliseconds(300));
-  EXPECT_EQ(config.reap_after, absl::Milliseconds(1000));
-  EXPECT_EQ(config.batch_max_delay, absl::ZeroDuration());
-  EXPECT_EQ(config.batch_max_size, 64);
-  EXPECT_EQ(config.recovery_buffer, 64);
-  EXPECT_EQ(config.startup_sync_timeout, absl::ZeroDuration());
-  EXPECT_EQ(config.client_endpoint, "tcp://127.0.0.1:7000");
+  EXPECT_EQ(config.node.heartbeat_interval, absl::Milliseconds(50));
+  EXPECT_EQ(config.node.failure_detector.phi_threshold, 10.5);
+  EXPECT_EQ(config.node.failure_detector.acceptable_pause, absl::ZeroDuration());
+  EXPECT_EQ(config.node.failure_detector.min_stddev, absl::Milliseconds(30));
+  EXPECT_EQ(config.node.suspicion.min, absl::Milliseconds(300));
+  EXPECT_EQ(config.node.suspicion.max, absl::Milliseconds(300));
+  EXPECT_EQ(config.node.reap_after, absl::Milliseconds(1000));
+  EXPECT_EQ(config.node.streams.batch_max_delay, absl::ZeroDuration());
+  EXPECT_EQ(config.node.streams.batch_max_size, 64);
+  EXPECT_EQ(config.node.streams.recovery_buffer, 64);
+  EXPECT_EQ(config.node.startup_sync_timeout, absl::ZeroDuration());
+  EXPECT_EQ(config.client_endpoint, "ipc:///run/cachemesh/app.sock");
   EXPECT_EQ(config.events_buffer, 10);
   EXPECT_EQ(config.log_level, "debug");
-  EXPECT_EQ(config.zmq_send_hwm, 0);
-  EXPECT_EQ(config.zmq_receive_hwm, 5);
-  EXPECT_EQ(config.zmq_heartbeat_interval, absl::ZeroDuration());
-  EXPECT_EQ(config.zmq_heartbeat_timeout, absl::ZeroDuration());
-  EXPECT_EQ(config.zmq_heartbeat_ttl, absl::Milliseconds(64999));
+  EXPECT_EQ(config.mesh.send_hwm, 0);
+  EXPECT_EQ(config.mesh.receive_hwm, 5);
+  EXPECT_EQ(config.mesh.zmtp_heartbeat_interval, absl::ZeroDuration());
+  EXPECT_EQ(config.mesh.zmtp_heartbeat_timeout, absl::ZeroDuration());
+  EXPECT_EQ(config.mesh.zmtp_heartbeat_ttl, absl::Milliseconds(64999));
   EXPECT_EQ(FindSetting(config, "cachemesh.zmq.heartbeat.ttl.ms")->origin,
             "dhis.conf:29");
 }
@@ -569,7 +569,7 @@ TEST(ConfigTest, OriginsNameEnvironmentVariables) {
       "cachemesh.cluster.name = ${PREFIX:-x}-${SUFFIX}\n",
       {{"HOST", "10.1.1.1"}, {"SUFFIX", "b"}});
   EXPECT_EQ(config.self.host, "10.1.1.1");
-  EXPECT_EQ(config.cluster_name, "x-b");
+  EXPECT_EQ(config.node.cluster, "x-b");
   EXPECT_EQ(FindSetting(config, "cluster.hostname")->origin,
             "dhis.conf:1, environment ${HOST}");
   EXPECT_EQ(FindSetting(config, "cachemesh.app.health.url")->origin,
@@ -614,10 +614,10 @@ TEST(ConfigTest, MalformedNumbersAreErrors) {
            {"cachemesh.bind.address", "not an address", "is not a valid"},
            {"cachemesh.http.address", "*", "write 0.0.0.0"},
            {"cachemesh.app.health.url", "ftp://x/", "http:// or https://"},
-           {"cachemesh.app.health.url", "http://", "has a bad host"},
+           {"cachemesh.app.health.url", "http://", "no host"},
            {"cachemesh.app.health.url", "http://a b/", "whitespace"},
            {"cachemesh.client.endpoint", "ipc://", "has no socket path"},
-           {"cachemesh.client.endpoint", "tcp://127.0.0.1", "has no :port"},
+           {"cachemesh.client.endpoint", "tcp://127.0.0.1", "must be ipc://PATH"},
            {"cachemesh.client.endpoint", "inproc://x", "must be ipc://PATH"},
        }) {
     EXPECT_THAT(Errors(absl::StrCat("cluster.hostname = a\n", c.key, " = ",
@@ -634,10 +634,20 @@ TEST(ConfigTest, AddressesAcceptIpv6WithOrWithoutBrackets) {
       "cluster.hostname = a\n"
       "cachemesh.bind.address = [::]\n"
       "cachemesh.http.address = ::1\n"
-      "cachemesh.client.endpoint = tcp://[::1]:7000\n"
       "cachemesh.app.health.url = https://[::1]:8443/api/ping\n");
   EXPECT_EQ(config.bind_address, "::");
   EXPECT_EQ(config.http_address, "::1");
+}
+
+// The app channel is local and unauthenticated: start-up refuses tcp://, so
+// the reader does too, with the channel's own words.
+TEST(ConfigTest, TcpAppEndpointIsRefused) {
+  EXPECT_THAT(Errors("cluster.hostname = a\n"
+                     "cachemesh.client.endpoint = tcp://127.0.0.1:7000\n"),
+              ElementsAre(AllOf(StartsWith("dhis.conf:2: "
+                                           "cachemesh.client.endpoint: "),
+                                HasSubstr("must be ipc://"),
+                                HasSubstr("unauthenticated"))));
 }
 
 TEST(ConfigTest, IpcPathMustFitASocketAddress) {
@@ -657,7 +667,7 @@ TEST(ConfigTest, ZmqHeartbeatTtlMustStayBelow65000) {
                                            "cachemesh.zmq.heartbeat.ttl.ms: "),
                                 HasSubstr("#4226"))));
   EXPECT_EQ(Valid("cluster.hostname = a\ncachemesh.zmq.heartbeat.ttl.ms = 0\n")
-                .zmq_heartbeat_ttl,
+                .mesh.zmtp_heartbeat_ttl,
             absl::ZeroDuration());
 }
 
@@ -714,7 +724,7 @@ TEST(ConfigTest, DuplicateKeysAreWarningsAndTheLastWins) {
       "cluster.hostname = a\n"
       "cachemesh.cluster.name = one\n"
       "cachemesh.cluster.name = two\n");
-  EXPECT_EQ(config.cluster_name, "two");
+  EXPECT_EQ(config.node.cluster, "two");
   EXPECT_EQ(FindSetting(config, "cachemesh.cluster.name")->origin,
             "dhis.conf:3");
   EXPECT_THAT(config.warnings,

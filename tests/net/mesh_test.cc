@@ -346,7 +346,7 @@ TEST_F(MeshTest, HeartbeatTtlOf65SecondsIsRejected) {
 
 TEST_F(MeshTest, InvalidOptionsNameTheField) {
   MeshOptions no_hwm;
-  no_hwm.send_hwm = 0;
+  no_hwm.send_hwm = -1;
   EXPECT_THAT(ValidateMeshOptions(no_hwm).message(), HasSubstr("send_hwm"));
 
   MeshOptions backwards;

@@ -205,8 +205,9 @@ void PrintHeader(const Settings& settings, const LocalCluster& cluster,
       "  cluster formed (every node lists %d ALIVE) in %.0f ms; batch.max.size "
       "%d, batch.max.delay %s\n\n",
       settings.nodes, absl::ToDoubleMilliseconds(formed_in),
-      cluster.config(0).batch_max_size,
-      absl::FormatDuration(cluster.config(0).batch_max_delay).c_str());
+      cluster.config(0).node.streams.batch_max_size,
+      absl::FormatDuration(cluster.config(0).node.streams.batch_max_delay)
+          .c_str());
 }
 
 void PrintLatency(const Settings& settings, const CachemeshResults& mesh,
@@ -341,7 +342,7 @@ void PrintSummary(const Settings& settings, const CachemeshResults& mesh,
 }
 
 absl::Status Run(const Settings& settings) {
-  const Logger logger(LogLevel::kWarning);
+  Logger logger(LogLevel::kWarning);
   absl::StatusOr<std::unique_ptr<LocalCluster>> cluster =
       LocalCluster::Start(settings.nodes, logger);
   if (!cluster.ok()) return cluster.status();
@@ -365,7 +366,7 @@ absl::Status Run(const Settings& settings) {
   mesh_options.window = settings.window;
   mesh_options.throughput_limit = kThroughputLimit;
   absl::StatusOr<CachemeshResults> mesh = RunCachemeshBench(mesh_options);
-  const int batch_max_size = (*cluster)->config(0).batch_max_size;
+  const int batch_max_size = (*cluster)->config(0).node.streams.batch_max_size;
   // The raw hop runs on an idle machine, as the daemons' did not.
   if (absl::Status stopped = (*cluster)->Stop(); !stopped.ok()) return stopped;
   if (!mesh.ok()) return mesh.status();

@@ -117,7 +117,7 @@ bool AllAlive(int http_port, int expected) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
-    int nodes, const Logger& logger) {
+    int nodes, Logger& logger) {
   if (nodes < 2) {
     return absl::InvalidArgumentError(
         absl::StrCat("a cluster needs at least 2 nodes, got ", nodes));
@@ -151,7 +151,7 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
         Daemon::Create(node.config, logger);
     if (!daemon.ok()) {
       return absl::Status(daemon.status().code(),
-                          absl::StrCat(node.config.node_id, ": ",
+                          absl::StrCat(node.config.node.id, ": ",
                                        daemon.status().message()));
     }
     node.daemon = *std::move(daemon);
@@ -201,7 +201,7 @@ absl::Status LocalCluster::Stop() {
     if (first_error.ok() && !node->loop_result.ok()) {
       first_error = absl::Status(
           node->loop_result.code(),
-          absl::StrCat(node->config.node_id, ": ", node->loop_result.message()));
+          absl::StrCat(node->config.node.id, ": ", node->loop_result.message()));
     }
     node->daemon.reset();
   }

@@ -26,7 +26,7 @@ class LocalCluster {
   // Starts `nodes` (at least 2) daemons logging through `logger`, which must
   // outlive the cluster. The cluster forms in the background.
   static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(
-      int nodes, const Logger& logger);
+      int nodes, Logger& logger);
 
   LocalCluster(const LocalCluster&) = delete;
   LocalCluster& operator=(const LocalCluster&) = delete;
