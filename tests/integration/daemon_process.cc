@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -102,10 +103,11 @@ std::string DaemonProcess::address() const {
   return absl::StrCat(spec_.host, ":", spec_.cache_port);
 }
 
-void DaemonProcess::Start() {
-  const std::string config_path = dir_ + "/dhis.conf";
+std::string DaemonProcess::config_path() const { return dir_ + "/dhis.conf"; }
+
+void DaemonProcess::WriteConfig() const {
   {
-    std::ofstream config(config_path);
+    std::ofstream config(config_path());
     config << "# Written by the integration test.\n"
            << "cluster.hostname = " << spec_.host << "\n"
            << "cluster.cache.port = " << spec_.cache_port << "\n";
@@ -122,8 +124,46 @@ void DaemonProcess::Start() {
            << "cachemesh.log.level = debug\n";
     for (const std::string& line : spec_.extra_lines) config << line << "\n";
   }
+}
+
+void DaemonProcess::SetExtraLines(std::vector<std::string> extra_lines) {
+  spec_.extra_lines = std::move(extra_lines);
+  WriteConfig();
+}
+
+DaemonProcess::Exit DaemonProcess::CheckConfig() const {
+  WriteConfig();
+  const std::string output_path = dir_ + "/check_config.out";
+  const std::string command =
+      absl::StrCat(DaemonBinary(), " --config=", config_path(),
+                   " --check_config >", output_path, " 2>&1");
+  const int status = std::system(command.c_str());
+  std::ifstream in(output_path);
+  std::stringstream output;
+  output << in.rdbuf();
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output.str()};
+}
+
+std::optional<int> DaemonProcess::WaitForExit(absl::Duration timeout) {
+  if (!running()) return std::nullopt;
+  std::optional<int> code;
+  WaitUntil(
+      [&] {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+        code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        return true;
+      },
+      timeout);
+  if (code.has_value()) pid_ = -1;
+  return code;
+}
+
+void DaemonProcess::Start() {
+  WriteConfig();
   const std::string binary = DaemonBinary();
-  std::vector<std::string> arguments = {"cachemeshd", "--config=" + config_path};
+  std::vector<std::string> arguments = {"cachemeshd",
+                                        "--config=" + config_path()};
   arguments.insert(arguments.end(), spec_.flags.begin(), spec_.flags.end());
   std::vector<char*> argv;
   for (std::string& argument : arguments) argv.push_back(argument.data());
@@ -157,6 +197,7 @@ std::optional<absl::Duration> DaemonProcess::Signal(int signal,
         int status = 0;
         if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
         took = absl::Now() - sent;
+        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         return true;
       },
       timeout);

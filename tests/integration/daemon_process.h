@@ -51,11 +51,27 @@ class DaemonProcess {
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
 
+  // Writes the dhis.conf (see config_path()) and starts the daemon on it.
   void Start();
   // Sends `signal`; for SIGTERM and SIGKILL also waits for the exit (up to
-  // `timeout`) and returns how long that took.
+  // `timeout`) and returns how long that took (the exit code: exit_code()).
   std::optional<absl::Duration> Signal(int signal,
                                        absl::Duration timeout = absl::Seconds(5));
+  // Waits for the daemon to exit by itself; its exit code (-1 for a signal),
+  // or nullopt if it still runs after `timeout`.
+  std::optional<int> WaitForExit(absl::Duration timeout);
+  // The exit code seen by the last Signal() that waited; -1 for a signal.
+  int exit_code() const { return exit_code_; }
+
+  // What `cachemeshd --check_config` says of this daemon's dhis.conf.
+  struct Exit {
+    int code = -1;
+    std::string output;  // stdout and stderr
+  };
+  Exit CheckConfig() const;
+  // Rewrites the dhis.conf with other extra lines (then SIGHUP applies it).
+  void SetExtraLines(std::vector<std::string> extra_lines);
+  std::string config_path() const;
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   const DaemonSpec& spec() const { return spec_; }
@@ -78,10 +94,12 @@ class DaemonProcess {
 
  private:
   std::string IpcPath() const;
+  void WriteConfig() const;
 
   DaemonSpec spec_;
   std::string dir_;
   pid_t pid_ = -1;
+  int exit_code_ = -1;
 };
 
 // Reads /v1/invalidations/stream of one daemon on a thread of its own.
