@@ -86,8 +86,7 @@ class MemberTable {
   // Returns false if the message is to be ignored: it is from ourselves or
   // from an instance older than the one we know (a stale process). When it
   // returns true, the sender's entry holds `sender`'s instance.
-  bool OnDirect(const v1::NodeIdentity& sender, bool heartbeat,
-                absl::Time now);
+  bool OnDirect(const v1::NodeIdentity& sender, bool heartbeat, absl::Time now);
   // `sender` gossiped `digest` about another member.
   void OnDigest(const std::string& sender, const v1::MemberDigest& digest,
                 absl::Time now);

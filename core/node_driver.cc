@@ -4,8 +4,7 @@
 
 namespace cachemesh {
 
-NodeDriver::NodeDriver(NodeOptions options, const Clock& clock,
-                       NodeHost& host)
+NodeDriver::NodeDriver(NodeOptions options, const Clock& clock, NodeHost& host)
     : clock_(clock), host_(host), node_(std::move(options), clock.Now()) {}
 
 void NodeDriver::Start() { node_.Start(clock_.Now()); }

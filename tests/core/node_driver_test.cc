@@ -100,10 +100,9 @@ TEST(NodeDriverTest, OutputsReachTheHostOnlyWhenCarriedOutInOneOrder) {
   ASSERT_TRUE(driver.Publish({test::Update("mine")}).ok());
   EXPECT_THAT(host.calls, IsEmpty());
   driver.CarryOutOutputs();
-  EXPECT_THAT(host.calls,
-              ElementsAre("disconnect mem://q-old", "connect mem://q-new",
-                          "broadcast batch", "change q ALIVE -> ALIVE",
-                          "deliver 1"));
+  EXPECT_THAT(host.calls, ElementsAre("disconnect mem://q-old",
+                                      "connect mem://q-new", "broadcast batch",
+                                      "change q ALIVE -> ALIVE", "deliver 1"));
 
   host.calls.clear();
   driver.CarryOutOutputs();  // Nothing is carried out twice.
