@@ -1,7 +1,8 @@
 // The cluster simulator: N cachemesh::Node state machines over a simulated
 // network, in virtual time, driven by a discrete-event queue (by time, ties
-// in insertion order). Nothing reads the real clock; a run is a pure
-// function of its options.
+// in insertion order). Each node runs under a NodeDriver, as in the daemon,
+// whose outputs are carried out after every input. Nothing reads the real
+// clock; a run is a pure function of its options.
 //
 // Transport model (as ZeroMQ PUB/SUB): node A hears B's broadcasts once A
 // has connected to B's endpoint and the subscription reached B, which B sees
