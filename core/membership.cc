@@ -56,6 +56,18 @@ Member& MemberTable::Add(const std::string& id, const std::string& endpoint,
   return member;
 }
 
+void MemberTable::RecordChange(const Member& member, v1::MemberState from,
+                               v1::MemberState to, std::string reason) {
+  MembershipChange& change = changes_.emplace_back();
+  change.id = member.id;
+  change.endpoint = member.endpoint;
+  change.from = from;
+  change.to = to;
+  change.incarnation = member.incarnation;
+  change.instance_id = member.instance_id;
+  change.reason = std::move(reason);
+}
+
 void MemberTable::SetState(Member& member, v1::MemberState to,
                            uint64_t incarnation, absl::Time now,
                            std::string reason) {
@@ -66,8 +78,7 @@ void MemberTable::SetState(Member& member, v1::MemberState to,
   member.retransmits_left = RetransmitLimit();
   if (to != v1::SUSPECT) member.confirmers.clear();
   if (from == to) return;  // A new incarnation only: no visible change.
-  changes_.push_back({member.id, member.endpoint, from, to, incarnation,
-                      member.instance_id, std::move(reason)});
+  RecordChange(member, from, to, std::move(reason));
 }
 
 void MemberTable::Restart(Member& member, const std::string& endpoint,
@@ -80,19 +91,17 @@ void MemberTable::Restart(Member& member, const std::string& endpoint,
   member.endpoint = endpoint;
   member.detector =
       PhiAccrualDetector(detector_options_, heartbeat_interval_, now);
-  if (from == state) {  // SetState reports only a change of state.
-    changes_.push_back({member.id, endpoint, from, state, incarnation,
-                        instance_id, reason});
-  }
-  SetState(member, state, incarnation, now, std::move(reason));
+  SetState(member, state, incarnation, now, reason);
+  // SetState reports only a change of state; a restart is always news.
+  if (from == state) RecordChange(member, from, state, std::move(reason));
   if (previous_endpoint != endpoint) {
     changes_.back().previous_endpoint = previous_endpoint;
   }
 }
 
-const Member* MemberTable::OnDirect(const v1::NodeIdentity& sender,
-                                    bool heartbeat, absl::Time now) {
-  if (sender.id() == self_id_) return nullptr;
+bool MemberTable::OnDirect(const v1::NodeIdentity& sender, bool heartbeat,
+                           absl::Time now) {
+  if (sender.id() == self_id_) return false;
   auto it = members_.find(sender.id());
   if (it == members_.end()) {
     Member& member =
@@ -100,18 +109,17 @@ const Member* MemberTable::OnDirect(const v1::NodeIdentity& sender,
     member.incarnation = sender.incarnation();
     member.last_heard = now;
     member.retransmits_left = RetransmitLimit();
-    changes_.push_back(
-        {member.id, member.endpoint, v1::MEMBER_STATE_UNSPECIFIED, v1::ALIVE,
-         member.incarnation, member.instance_id, "heard directly"});
-    return &member;
+    RecordChange(member, v1::MEMBER_STATE_UNSPECIFIED, v1::ALIVE,
+                 "heard directly");
+    return true;
   }
   Member& member = it->second;
-  if (sender.instance_id() < member.instance_id) return nullptr;  // Stale.
+  if (sender.instance_id() < member.instance_id) return false;  // Stale.
   if (sender.instance_id() > member.instance_id) {
     Restart(member, sender.endpoint(), sender.instance_id(), v1::ALIVE,
             sender.incarnation(), now, "restarted (new instance)");
     member.last_heard = now;
-    return &member;
+    return true;
   }
   member.last_heard = now;
   if (heartbeat) member.detector.Heartbeat(now);
@@ -122,7 +130,7 @@ const Member* MemberTable::OnDirect(const v1::NodeIdentity& sender,
     // It is alive but does not know we think otherwise: tell it again.
     Rebroadcast(member.id);
   }
-  return &member;
+  return true;
 }
 
 void MemberTable::OnDigest(const std::string& sender,
@@ -135,10 +143,8 @@ void MemberTable::OnDigest(const std::string& sender,
         Add(digest.id(), digest.endpoint(), digest.instance_id(), now);
     member.incarnation = digest.incarnation();
     member.retransmits_left = RetransmitLimit();
-    changes_.push_back({member.id, member.endpoint,
-                        v1::MEMBER_STATE_UNSPECIFIED, v1::ALIVE,
-                        member.incarnation, member.instance_id,
-                        absl::StrCat("learned from ", sender)});
+    RecordChange(member, v1::MEMBER_STATE_UNSPECIFIED, v1::ALIVE,
+                 absl::StrCat("learned from ", sender));
     if (digest.state() == v1::SUSPECT) Suspect(member, sender, now);
     return;
   }
@@ -245,9 +251,8 @@ void MemberTable::Reap(absl::Time now, absl::Duration after) {
   for (auto it = members_.begin(); it != members_.end();) {
     const Member& member = it->second;
     if (IsGone(member.state) && now - member.state_since >= after) {
-      changes_.push_back({member.id, member.endpoint, member.state,
-                          v1::MEMBER_STATE_UNSPECIFIED, member.incarnation,
-                          member.instance_id, "reaped"});
+      RecordChange(member, member.state, v1::MEMBER_STATE_UNSPECIFIED,
+                   "reaped");
       it = members_.erase(it);
     } else {
       ++it;

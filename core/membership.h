@@ -84,10 +84,10 @@ class MemberTable {
   const Table& members() const { return members_; }
 
   // Any message heard directly from `sender` (heartbeat: feeds the detector).
-  // Returns the sender's entry, or null if the message is from an instance
-  // older than the one we know (a stale process) or from ourselves.
-  const Member* OnDirect(const v1::NodeIdentity& sender, bool heartbeat,
-                         absl::Time now);
+  // Returns false if the message is to be ignored: it is from ourselves or
+  // from an instance older than the one we know (a stale process). When it
+  // returns true, the sender's entry holds `sender`'s instance.
+  bool OnDirect(const v1::NodeIdentity& sender, bool heartbeat, absl::Time now);
   // `sender` gossiped `digest` about another member.
   void OnDigest(const std::string& sender, const v1::MemberDigest& digest,
                 absl::Time now);
@@ -119,6 +119,9 @@ class MemberTable {
  private:
   Member& Add(const std::string& id, const std::string& endpoint,
               uint64_t instance_id, absl::Time now);
+  // Reports that `member`, as it now is, went from `from` to `to`.
+  void RecordChange(const Member& member, v1::MemberState from,
+                    v1::MemberState to, std::string reason);
   void SetState(Member& member, v1::MemberState to, uint64_t incarnation,
                 absl::Time now, std::string reason);
   // A newer instance of `member` replaces the one we knew, at once.

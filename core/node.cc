@@ -77,12 +77,12 @@ void Node::OnEnvelope(std::shared_ptr<const v1::Envelope> shared,
   if (left_ || envelope.cluster() != options_.cluster) return;
   const v1::NodeIdentity& sender = envelope.sender();
   if (sender.id() == options_.id || sender.id().empty()) return;
-  const Member* member =
-      members_.OnDirect(sender, envelope.has_heartbeat(), now);
-  if (member == nullptr) return;  // From a process that has been replaced.
+  if (!members_.OnDirect(sender, envelope.has_heartbeat(), now)) {
+    return;  // From a process that has been replaced.
+  }
   switch (envelope.body_case()) {
     case v1::Envelope::kHeartbeat:
-      HandleHeartbeat(envelope, *member, now);
+      HandleHeartbeat(envelope, now);
       break;
     case v1::Envelope::kBatch:
       HandleBatch(shared, now);
@@ -237,14 +237,11 @@ void Node::SendHeartbeat(absl::Time now) {
   Broadcast(std::move(envelope));
 }
 
-void Node::HandleHeartbeat(const v1::Envelope& envelope,
-                           const Member& sender_member, absl::Time now) {
+void Node::HandleHeartbeat(const v1::Envelope& envelope, absl::Time now) {
   const v1::Heartbeat& heartbeat = envelope.heartbeat();
   const v1::NodeIdentity& sender = envelope.sender();
   if (heartbeat.full_digest()) received_full_digest_ = true;
-  // Before the digests: they may add members, which moves `sender_member`.
-  StreamFor(sender.id(), sender_member.instance_id, heartbeat.published_seq(),
-            now)
+  StreamFor(sender.id(), sender.instance_id(), heartbeat.published_seq(), now)
       .OnOriginAnnounced(heartbeat.published_seq(), now);
   for (const v1::MemberDigest& digest : heartbeat.members()) {
     ApplyDigest(sender.id(), digest, now);

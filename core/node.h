@@ -124,8 +124,7 @@ class Node {
   void Broadcast(v1::Envelope envelope);
   void SendHeartbeat(absl::Time now);
   void FlushBatch(absl::Time now);
-  void HandleHeartbeat(const v1::Envelope& envelope,
-                       const Member& sender_member, absl::Time now);
+  void HandleHeartbeat(const v1::Envelope& envelope, absl::Time now);
   void HandleBatch(const std::shared_ptr<const v1::Envelope>& shared,
                    absl::Time now);
   void HandleLeave(const v1::Envelope& envelope, absl::Time now);

@@ -88,6 +88,24 @@ TEST_F(MembershipTest, RestartOnAnotherEndpointIsReportedWithTheOldOne) {
   EXPECT_EQ(changes[0].previous_endpoint, "mem://a");
 }
 
+TEST_F(MembershipTest, DirectMessagesFromStaleInstancesOrSelfAreIgnored) {
+  EXPECT_TRUE(table_.OnDirect(Identity("a", 1, 2), true, kStart));
+  EXPECT_FALSE(table_.OnDirect(Identity("a", 1, 1), true, kStart));
+  EXPECT_TRUE(table_.OnDirect(Identity("a", 1, 2), true, kStart));
+  EXPECT_FALSE(table_.OnDirect(Identity("self", 1, 1), true, kStart));
+  EXPECT_EQ(table_.Find("self"), nullptr);
+}
+
+TEST_F(MembershipTest, RestartRecordsTheNewIncarnation) {
+  table_.OnDirect(Identity("a", 1, 1), true, kStart);
+  table_.TakeChanges();
+  table_.OnDirect(Identity("a", 4, 2), true, kStart);
+  std::vector<MembershipChange> changes = table_.TakeChanges();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].incarnation, 4u);
+  EXPECT_EQ(changes[0].previous_endpoint, "");  // Same endpoint.
+}
+
 TEST_F(MembershipTest, HearsayNeverResurrectsAnUnknownDeadMember) {
   table_.OnDigest("b", Digest("ghost", v1::DEAD, 1, 1), kStart);
   EXPECT_EQ(table_.Find("ghost"), nullptr);

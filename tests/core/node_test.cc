@@ -6,6 +6,7 @@
 #include <set>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fixtures.h"
@@ -384,6 +385,39 @@ TEST(NodeTest, LargeOrphanedGapIsOneFlush) {
   ASSERT_EQ(Flushes(cluster, 1), 1);
   EXPECT_EQ(cluster.deliveries(1)[0].flushed_from, 1u);
   EXPECT_EQ(cluster.deliveries(1)[0].flushed_to, 10000u);
+}
+
+// Regression: the sender's member entry must not be read after the digest
+// grew the table (a B-tree insert moves entries; ASan flags a stale read).
+TEST(NodeTest, NewcomerWhoseDigestGrowsTheTableGetsItsOwnStream) {
+  MiniCluster cluster(2, NodeOptions());
+  cluster.Run(absl::Seconds(3));  // Past the join window: streams start at 0.
+  v1::Envelope heartbeat;
+  heartbeat.set_cluster(cluster.node(1).options().cluster);
+  heartbeat.mutable_sender()->set_id("m");
+  heartbeat.mutable_sender()->set_endpoint("mem://m");
+  heartbeat.mutable_sender()->set_instance_id(7);
+  heartbeat.mutable_sender()->set_incarnation(1);
+  heartbeat.mutable_heartbeat()->set_published_seq(2);
+  for (int i = 0; i < 300; ++i) {
+    v1::MemberDigest* digest = heartbeat.mutable_heartbeat()->add_members();
+    digest->set_id(absl::StrFormat("m%03d", i));
+    digest->set_endpoint(absl::StrFormat("mem://m%03d", i));
+    digest->set_state(v1::ALIVE);
+    digest->set_incarnation(1);
+    digest->set_instance_id(1);
+  }
+  cluster.node(1).OnEnvelope(std::make_shared<const v1::Envelope>(heartbeat),
+                             cluster.now());
+  std::vector<v1::MemberView> members = cluster.node(1).Members(cluster.now());
+  ASSERT_EQ(members.size(), 2u + 1 + 300);
+  EXPECT_EQ(members[1].id(), "m");  // Self first, then by id.
+  EXPECT_EQ(members[1].instance_id(), 7u);
+  // m#7 announced seq 1..2, which n1 lacks: at its next failure check
+  // (every 25 ms) it asks m#7 itself for them.
+  cluster.Run(absl::Milliseconds(60));
+  EXPECT_GE(cluster.node(1).stats().nacks_sent, 1u);
+  EXPECT_EQ(Flushes(cluster, 1), 0);
 }
 
 TEST(NodeTest, OtherClustersAreIgnored) {

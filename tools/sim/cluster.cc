@@ -71,10 +71,36 @@ struct ClusterSim::Wire {
   int keep = -1;
 };
 
+// Hands one slot's node outputs to the simulation.
+class ClusterSim::Host final : public NodeHost {
+ public:
+  Host(ClusterSim& sim, int slot) : sim_(sim), slot_(slot) {}
+
+  void Disconnect(const std::string& endpoint) override {
+    sim_.Disconnect(slot_, endpoint);
+  }
+  void Connect(const std::string& endpoint) override {
+    sim_.Connect(slot_, endpoint);
+  }
+  void Broadcast(std::shared_ptr<const v1::Envelope> envelope) override {
+    sim_.BroadcastFrom(slot_, std::move(envelope));
+  }
+  void MembershipChanged(const MembershipChange& change) override {
+    sim_.NoteChange(slot_, change);
+  }
+  void Deliver(std::vector<AppDelivery>& deliveries) override {
+    sim_.NoteDeliveries(slot_, deliveries);
+  }
+
+ private:
+  ClusterSim& sim_;
+  const int slot_;
+};
+
 ClusterSim::ClusterSim(ClusterOptions options)
     : options_(std::move(options)),
       start_(absl::UnixEpoch() + absl::Seconds(1000)),
-      now_(start_),
+      clock_(start_),
       network_(options_.network, Mix(options_.seed, 1)),
       app_random_(Mix(options_.seed, 2)),
       script_random_(Mix(options_.seed, 3)),
@@ -110,7 +136,7 @@ void ClusterSim::Schedule(Event event) {
 
 void ClusterSim::At(absl::Time at, std::function<void()> action) {
   Event event;
-  event.at = std::max(at, now_);
+  event.at = std::max(at, now());
   event.kind = EventKind::kAction;
   event.aux = static_cast<int>(actions_.size());
   actions_.push_back(std::move(action));
@@ -122,11 +148,11 @@ void ClusterSim::RunUntil(absl::Time until) {
     std::pop_heap(queue_.begin(), queue_.end(), Later());
     Event event = std::move(queue_.back());
     queue_.pop_back();
-    now_ = event.at;
+    clock_.Set(event.at);
     ++events_;
     Dispatch(event);
   }
-  now_ = std::max(now_, until);
+  clock_.Set(std::max(now(), until));
 }
 
 void ClusterSim::Dispatch(Event& event) {
@@ -173,6 +199,7 @@ void ClusterSim::Dispatch(Event& event) {
 int ClusterSim::AddSlot() {
   const int slot = static_cast<int>(slots_.size());
   Slot& added = slots_.emplace_back();
+  added.host = std::make_unique<Host>(*this, slot);
   added.id = absl::StrFormat("n%02d", slot);
   added.endpoint = absl::StrCat("sim://", added.id);
   slot_of_endpoint_[added.endpoint] = slot;
@@ -184,8 +211,8 @@ int ClusterSim::AddSlot() {
 
 void ClusterSim::StartNode(int slot) {
   Slot& s = slots_[slot];
-  s.instance = std::max<uint64_t>(absl::ToUnixMicros(now_), s.instance + 1);
-  s.started_at = now_;
+  s.instance = std::max<uint64_t>(absl::ToUnixMicros(now()), s.instance + 1);
+  s.started_at = now();
   NodeOptions node_options = options_.node;
   node_options.id = s.id;
   node_options.endpoint = s.endpoint;
@@ -193,15 +220,16 @@ void ClusterSim::StartNode(int slot) {
   node_options.seeds.clear();
   for (int seed : s.seeds) node_options.seeds.push_back(slots_[seed].endpoint);
   node_options.random_seed = Mix(Mix(options_.seed, slot), s.instance);
-  s.node = std::make_unique<Node>(std::move(node_options), now_);
-  s.oracle = oracle_.NodeStarted(s.id, s.instance, now_);
+  s.driver =
+      std::make_unique<NodeDriver>(std::move(node_options), clock_, *s.host);
+  s.oracle = oracle_.NodeStarted(s.id, s.instance, now());
   monitor_.Started(slot, s.instance);
   Trace(absl::StrCat("start ", s.id, "#", s.instance));
-  s.node->Start(now_);
+  s.driver->Start();
   AfterInput(slot);
   // Subscribers reconnect and send their subscriptions again.
   for (int other = 0; other < size(); ++other) {
-    if (slots_[other].node != nullptr &&
+    if (slots_[other].driver != nullptr &&
         slots_[other].connected.count(slot) > 0) {
       ScheduleAnnounce(slot, other);
     }
@@ -211,12 +239,12 @@ void ClusterSim::StartNode(int slot) {
 }
 
 void ClusterSim::AddNodeTraffic(const Slot& s, TrafficFigures& traffic) const {
-  const NodeStats& stats = s.node->stats();
+  const NodeStats& stats = s.driver->node().stats();
   traffic.nacks_sent += stats.nacks_sent;
   traffic.retransmissions_sent += stats.retransmissions_sent;
   traffic.gones_sent += stats.gones_sent;
   traffic.late_ticks += stats.late_ticks;
-  traffic.node_uptime += now_ - s.started_at;
+  traffic.node_uptime += now() - s.started_at;
 }
 
 void ClusterSim::StopNode(int slot, StopKind kind) {
@@ -226,7 +254,7 @@ void ClusterSim::StopNode(int slot, StopKind kind) {
   AddNodeTraffic(s, traffic_);
   oracle_.NodeStopped(s.oracle, kind);
   if (kind == StopKind::kCrash) {
-    monitor_.Crashed(slot, now_);
+    monitor_.Crashed(slot, now());
   } else {
     monitor_.Left(slot);
   }
@@ -236,7 +264,7 @@ void ClusterSim::StopNode(int slot, StopKind kind) {
   s.connected.clear();
   s.subscribers.clear();
   s.inbox.clear();
-  s.node.reset();
+  s.driver.reset();
   s.crashed.resize(s.life + 1);
   s.crashed[s.life] = kind == StopKind::kCrash;
   ++s.life;
@@ -266,16 +294,16 @@ void ClusterSim::Restart(int slot) {
 
 void ClusterSim::Pause(int slot, absl::Duration duration) {
   Slot& s = slots_[slot];
-  if (s.node == nullptr || s.paused) return;
+  if (s.driver == nullptr || s.paused) return;
   s.paused = true;
   Trace(absl::StrCat("pause ", s.id, " for ", absl::FormatDuration(duration)));
   const uint32_t life = s.life;
-  At(now_ + duration, [this, slot, life] { Resume(slot, life); });
+  At(now() + duration, [this, slot, life] { Resume(slot, life); });
 }
 
 void ClusterSim::Resume(int slot, uint32_t life) {
   Slot& s = slots_[slot];
-  if (s.life != life || s.node == nullptr) return;
+  if (s.life != life || s.driver == nullptr) return;
   s.paused = false;
   Trace(absl::StrCat("resume ", s.id, " with ", s.inbox.size(), " queued"));
   std::vector<InboxItem> inbox = std::exchange(s.inbox, {});
@@ -291,9 +319,9 @@ void ClusterSim::Resume(int slot, uint32_t life) {
 
 void ClusterSim::Leave(int slot) {
   Slot& s = slots_[slot];
-  if (s.node == nullptr || s.paused) return;
-  s.node->Leave(now_);
-  HandleOutputs(slot);
+  if (s.driver == nullptr || s.paused) return;
+  s.driver->Leave();
+  CarryOutOutputs(slot);
   StopNode(slot, StopKind::kLeave);
 }
 
@@ -313,7 +341,7 @@ void ClusterSim::Partition(const std::vector<int>& from,
 void ClusterSim::Heal() {
   if (!network_.AnyCut()) return;
   Trace("heal");
-  network_.HealAll(now_);
+  network_.HealAll(now());
   // Subscriptions held up by the cut go through now (SUB reconnects).
   for (const Announce& announce : std::exchange(blocked_announces_, {})) {
     if (AnnounceValid(announce)) {
@@ -325,7 +353,7 @@ void ClusterSim::Heal() {
 
 void ClusterSim::PublishThenCrash(int slot, absl::Duration delay) {
   Slot& s = slots_[slot];
-  if (s.node == nullptr || s.paused) return;
+  if (s.driver == nullptr || s.paused) return;
   s.crash_after_batch = delay;
   PublishBurst(slot);
 }
@@ -344,7 +372,7 @@ std::vector<int> ClusterSim::Running() const {
 
 void ClusterSim::OnDeliver(const Event& event) {
   Slot& to = slots_[event.slot];
-  if (to.life != event.life || to.node == nullptr) return;
+  if (to.life != event.life || to.driver == nullptr) return;
   Wire& wire = *event.wire;
   const Slot& from = slots_[wire.sender];
   if (wire.sender_life < from.crashed.size() &&
@@ -368,16 +396,16 @@ void ClusterSim::OnDeliver(const Event& event) {
 void ClusterSim::HandEnvelope(
     int slot, const std::shared_ptr<const v1::Envelope>& envelope) {
   ++traffic_.deliveries;
-  slots_[slot].node->OnEnvelope(envelope, now_);
+  slots_[slot].driver->OnEnvelope(envelope);
   AfterInput(slot);
 }
 
 bool ClusterSim::AnnounceValid(const Announce& announce) const {
   const Slot& publisher = slots_[announce.publisher];
   const Slot& subscriber = slots_[announce.subscriber];
-  return publisher.node != nullptr &&
+  return publisher.driver != nullptr &&
          publisher.life == announce.publisher_life &&
-         subscriber.node != nullptr &&
+         subscriber.driver != nullptr &&
          subscriber.life == announce.subscriber_life &&
          subscriber.connected.count(announce.publisher) > 0;
 }
@@ -386,7 +414,7 @@ void ClusterSim::ScheduleAnnounce(int publisher, int subscriber) {
   const Announce announce{publisher, slots_[publisher].life, subscriber,
                           slots_[subscriber].life};
   const std::optional<absl::Time> at =
-      network_.SendReliably(subscriber, publisher, now_);
+      network_.SendReliably(subscriber, publisher, now());
   if (!at.has_value()) {
     blocked_announces_.push_back(announce);
     return;
@@ -406,8 +434,7 @@ void ClusterSim::AcceptSubscription(const Announce& announce) {
   Trace(absl::StrCat(publisher.id, " sees subscriber ",
                      slots_[announce.subscriber].id));
   InsertSorted(publisher.subscribers, announce.subscriber);
-  publisher.node->OnAnnouncedEndpoint(slots_[announce.subscriber].endpoint,
-                                      now_);
+  publisher.driver->OnAnnouncedEndpoint(slots_[announce.subscriber].endpoint);
   AfterInput(announce.publisher);
 }
 
@@ -418,7 +445,7 @@ void ClusterSim::Connect(int slot, const std::string& endpoint) {
   // Idempotent per endpoint, like the real mesh.
   if (!slots_[slot].connected.insert(publisher).second) return;
   Trace(absl::StrCat(slots_[slot].id, " connects to ", endpoint));
-  if (slots_[publisher].node != nullptr) ScheduleAnnounce(publisher, slot);
+  if (slots_[publisher].driver != nullptr) ScheduleAnnounce(publisher, slot);
 }
 
 void ClusterSim::Disconnect(int slot, const std::string& endpoint) {
@@ -442,7 +469,7 @@ void ClusterSim::BroadcastFrom(int slot,
   traffic_.bytes += bytes;
   if (wire->envelope->has_batch()) NoteBatch(slot, wire->envelope->batch());
   for (int subscriber : sender.subscribers) {
-    const std::optional<absl::Time> at = network_.Send(slot, subscriber, now_);
+    const std::optional<absl::Time> at = network_.Send(slot, subscriber, now());
     if (!at.has_value()) continue;
     traffic_.fanout_bytes += bytes;
     Event event;
@@ -461,11 +488,11 @@ void ClusterSim::NoteBatch(int slot, const v1::InvalidationBatch& batch) {
   Slot& s = slots_[slot];
   for (int i = 0; i < batch.invalidations_size(); ++i) {
     oracle_.Published(s.oracle, batch.first_seq() + i, batch.invalidations(i),
-                      now_);
+                      now());
   }
   if (s.crash_after_batch.has_value()) {
     const uint32_t life = s.life;
-    At(now_ + *s.crash_after_batch, [this, slot, life] {
+    At(now() + *s.crash_after_batch, [this, slot, life] {
       if (slots_[slot].life == life) Crash(slot);
     });
     s.crash_after_batch.reset();
@@ -477,49 +504,48 @@ void ClusterSim::NoteBatch(int slot, const v1::InvalidationBatch& batch) {
 // ---------------------------------------------------------------------------
 
 void ClusterSim::AfterInput(int slot) {
-  HandleOutputs(slot);
+  CarryOutOutputs(slot);
   ScheduleTick(slot);
 }
 
-void ClusterSim::HandleOutputs(int slot) {
-  Slot& s = slots_[slot];
-  Outputs outputs = s.node->TakeOutputs();
-  for (const std::string& endpoint : outputs.disconnect) {
-    Disconnect(slot, endpoint);
+void ClusterSim::CarryOutOutputs(int slot) {
+  slots_[slot].driver->CarryOutOutputs();
+  if (std::exchange(membership_changed_, false)) CheckConvergence();
+}
+
+void ClusterSim::NoteChange(int slot, const MembershipChange& change) {
+  bool excused = false;
+  if (change.to == v1::DEAD) {
+    auto it = slot_of_id_.find(change.id);
+    excused =
+        it != slot_of_id_.end() &&
+        network_.CutRecently(it->second, now(), options_.partition_excuse);
   }
-  for (const std::string& endpoint : outputs.connect) Connect(slot, endpoint);
-  for (std::shared_ptr<const v1::Envelope>& envelope : outputs.broadcasts) {
-    BroadcastFrom(slot, std::move(envelope));
-  }
-  for (const AppDelivery& delivery : outputs.deliveries) {
+  Trace(absl::StrFormat("%s: %s#%d %s -> %s (%s)", slots_[slot].id, change.id,
+                        change.instance_id, v1::MemberState_Name(change.from),
+                        v1::MemberState_Name(change.to), change.reason));
+  monitor_.OnChange(slot, change, now(), excused);
+  membership_changed_ = true;
+}
+
+void ClusterSim::NoteDeliveries(int slot,
+                                const std::vector<AppDelivery>& deliveries) {
+  const Slot& s = slots_[slot];
+  for (const AppDelivery& delivery : deliveries) {
     if (delivery.kind == v1::AppEvent::FLUSH) {
       Trace(absl::StrFormat("%s: FLUSH %s#%d seq %d..%d (%s)", s.id,
                             delivery.origin_id, delivery.origin_instance,
                             delivery.flushed_from, delivery.flushed_to,
                             delivery.reason));
     }
-    oracle_.Delivered(s.oracle, delivery, now_);
+    oracle_.Delivered(s.oracle, delivery, now());
   }
-  for (const MembershipChange& change : outputs.membership_changes) {
-    bool excused = false;
-    if (change.to == v1::DEAD) {
-      auto it = slot_of_id_.find(change.id);
-      excused =
-          it != slot_of_id_.end() &&
-          network_.CutRecently(it->second, now_, options_.partition_excuse);
-    }
-    Trace(absl::StrFormat("%s: %s#%d %s -> %s (%s)", s.id, change.id,
-                          change.instance_id, v1::MemberState_Name(change.from),
-                          v1::MemberState_Name(change.to), change.reason));
-    monitor_.OnChange(slot, change, now_, excused);
-  }
-  if (!outputs.membership_changes.empty()) CheckConvergence();
 }
 
 void ClusterSim::ScheduleTick(int slot) {
   Slot& s = slots_[slot];
-  if (s.node == nullptr || s.paused) return;
-  const absl::Time deadline = std::max(s.node->NextDeadline(), now_);
+  if (s.driver == nullptr || s.paused) return;
+  const absl::Time deadline = std::max(s.driver->node().NextDeadline(), now());
   if (deadline >= s.tick_at) return;
   s.tick_at = deadline;
   Event event;
@@ -533,12 +559,12 @@ void ClusterSim::ScheduleTick(int slot) {
 void ClusterSim::OnTick(const Event& event) {
   Slot& s = slots_[event.slot];
   // A stale tick: the node stopped, or an earlier tick was scheduled since.
-  if (s.life != event.life || s.node == nullptr || event.at != s.tick_at) {
+  if (s.life != event.life || s.driver == nullptr || event.at != s.tick_at) {
     return;
   }
   s.tick_at = absl::InfiniteFuture();
   if (s.paused) return;  // Resume schedules the (late) tick.
-  if (now_ >= s.node->NextDeadline()) s.node->OnTick(now_);
+  s.driver->TickIfDue();
   AfterInput(event.slot);
 }
 
@@ -551,7 +577,7 @@ void ClusterSim::SchedulePublish(int slot) {
   const double mean_gap_s = options_.mean_burst / options_.publish_rate;
   Event event;
   event.at =
-      now_ + absl::Seconds(-std::log(1 - UniformOf(app_random_)) * mean_gap_s);
+      now() + absl::Seconds(-std::log(1 - UniformOf(app_random_)) * mean_gap_s);
   event.kind = EventKind::kPublish;
   event.slot = slot;
   event.life = slots_[slot].life;
@@ -560,7 +586,7 @@ void ClusterSim::SchedulePublish(int slot) {
 
 void ClusterSim::OnPublish(const Event& event) {
   const Slot& s = slots_[event.slot];
-  if (s.life != event.life || s.node == nullptr || apps_stopped_) return;
+  if (s.life != event.life || s.driver == nullptr || apps_stopped_) return;
   if (!s.paused) PublishBurst(event.slot);  // A paused app is frozen too.
   SchedulePublish(event.slot);
 }
@@ -573,7 +599,7 @@ void ClusterSim::PublishBurst(int slot) {
     invalidations.push_back(RandomInvalidation());
   }
   // Always valid, and a node that left is stopped at once, so this succeeds.
-  slots_[slot].node->Publish(invalidations, now_).IgnoreError();
+  slots_[slot].driver->Publish(invalidations).IgnoreError();
   AfterInput(slot);
 }
 
@@ -601,11 +627,11 @@ v1::Invalidation ClusterSim::RandomInvalidation() {
 void ClusterSim::Trace(const std::string& line) const {
   if (options_.trace == nullptr) return;
   *options_.trace << absl::StrFormat(
-      "t=%.6fs %s\n", absl::ToDoubleSeconds(now_ - start_), line);
+      "t=%.6fs %s\n", absl::ToDoubleSeconds(now() - start_), line);
 }
 
 void ClusterSim::NoteMembershipEvent() {
-  monitor_.NoteEvent(now_);
+  monitor_.NoteEvent(now());
   EnsureConvergenceCheck();
 }
 
@@ -613,7 +639,7 @@ void ClusterSim::EnsureConvergenceCheck() {
   if (convergence_check_scheduled_) return;
   convergence_check_scheduled_ = true;
   Event event;
-  event.at = now_ + kConvergenceCheckInterval;
+  event.at = now() + kConvergenceCheckInterval;
   event.kind = EventKind::kConvergenceCheck;
   Schedule(std::move(event));
 }
@@ -623,21 +649,21 @@ void ClusterSim::CheckConvergence() {
       !monitor_.StatesAgree()) {
     return;
   }
-  if (ViewsConverged()) monitor_.Converged(now_);
+  if (ViewsConverged()) monitor_.Converged(now());
 }
 
 bool ClusterSim::ViewsConverged() const {
   int up = 0;
-  for (const Slot& s : slots_) up += s.node != nullptr;
+  for (const Slot& s : slots_) up += s.driver != nullptr;
   for (const Slot& observer : slots_) {
-    if (observer.node == nullptr) continue;
+    if (observer.driver == nullptr) continue;
     int agreeing = 0;
-    for (const v1::MemberView& view : observer.node->Members(now_)) {
+    for (const v1::MemberView& view : observer.driver->node().Members(now())) {
       if (view.self()) continue;
       auto it = slot_of_id_.find(view.id());
       if (it == slot_of_id_.end()) continue;
       const Slot& subject = slots_[it->second];
-      agreeing += subject.node != nullptr && view.state() == v1::ALIVE &&
+      agreeing += subject.driver != nullptr && view.state() == v1::ALIVE &&
                   view.instance_id() == subject.instance;
     }
     if (agreeing != up - 1) return false;
@@ -650,7 +676,7 @@ SimFigures ClusterSim::Finish() {
   SimFigures figures;
   figures.nodes = options_.nodes;
   figures.seed = options_.seed;
-  figures.simulated = now_ - start_;
+  figures.simulated = now() - start_;
   figures.events = events_;
   figures.invalidations = oracle_.Check();
   figures.membership = monitor_.Finish();
@@ -658,7 +684,7 @@ SimFigures ClusterSim::Finish() {
   TrafficFigures& traffic = figures.traffic;
   traffic = traffic_;
   for (const Slot& s : slots_) {
-    if (s.node != nullptr) AddNodeTraffic(s, traffic);
+    if (s.driver != nullptr) AddNodeTraffic(s, traffic);
   }
   traffic.lost = network_.stats().lost;
   traffic.cut = network_.stats().cut;

@@ -1,7 +1,8 @@
 // The cluster simulator: N cachemesh::Node state machines over a simulated
 // network, in virtual time, driven by a discrete-event queue (by time, ties
-// in insertion order). Nothing reads the real clock; a run is a pure
-// function of its options.
+// in insertion order). Each node runs under a NodeDriver, as in the daemon,
+// whose outputs are carried out after every input. Nothing reads the real
+// clock; a run is a pure function of its options.
 //
 // Transport model (as ZeroMQ PUB/SUB): node A hears B's broadcasts once A
 // has connected to B's endpoint and the subscription reached B, which B sees
@@ -33,7 +34,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "core/clock.h"
 #include "core/node.h"
+#include "core/node_driver.h"
 #include "proto/cachemesh.pb.h"
 #include "tools/sim/figures.h"
 #include "tools/sim/membership_monitor.h"
@@ -76,7 +79,7 @@ class ClusterSim {
 
   // Virtual time: the run begins at start().
   absl::Time start() const { return start_; }
-  absl::Time now() const { return now_; }
+  absl::Time now() const { return clock_.Now(); }
 
   // Runs `action` at virtual time `at` (not before now()).
   void At(absl::Time at, std::function<void()> action);
@@ -110,13 +113,15 @@ class ClusterSim {
   const std::vector<int>& seeds(int slot) const { return slots_[slot].seeds; }
 
   int size() const { return static_cast<int>(slots_.size()); }
-  bool IsUp(int slot) const { return slots_[slot].node != nullptr; }
+  bool IsUp(int slot) const { return slots_[slot].driver != nullptr; }
   bool IsPaused(int slot) const { return slots_[slot].paused; }
   // Slots whose node is up and not paused.
   std::vector<int> Running() const;
   const std::string& id(int slot) const { return slots_[slot].id; }
   // The slot's current node; nullptr while it is down.
-  const Node* node(int slot) const { return slots_[slot].node.get(); }
+  const Node* node(int slot) const {
+    return IsUp(slot) ? &slots_[slot].driver->node() : nullptr;
+  }
   // A uniform double in [0, 1) for scenario scripts (own generator).
   double Uniform();
 
@@ -125,6 +130,7 @@ class ClusterSim {
 
  private:
   struct Wire;
+  class Host;
   enum class EventKind : uint8_t {
     kDeliver,
     kAnnounce,
@@ -163,7 +169,11 @@ class ClusterSim {
     std::string id;
     std::string endpoint;
     std::vector<int> seeds;
-    std::unique_ptr<Node> node;
+    // Carries out the node's outputs; owned apart, so that the driver's
+    // reference to it survives slots_ growing.
+    std::unique_ptr<NodeHost> host;
+    // The running node; null while it is down.
+    std::unique_ptr<NodeDriver> driver;
     // Bumped whenever the node stops; events of older lives are void.
     uint32_t life = 0;
     // [life]: that life ended in a crash.
@@ -201,10 +211,15 @@ class ClusterSim {
 
   // After any input: act on the node's outputs, then schedule its tick.
   void AfterInput(int slot);
-  void HandleOutputs(int slot);
+  // The node's outputs go to the network (Connect, Disconnect, BroadcastFrom),
+  // the monitor (NoteChange) and the oracle (NoteDeliveries), through its
+  // Host; then convergence is checked if membership changed.
+  void CarryOutOutputs(int slot);
   void Connect(int slot, const std::string& endpoint);
   void Disconnect(int slot, const std::string& endpoint);
   void BroadcastFrom(int slot, std::shared_ptr<const v1::Envelope> envelope);
+  void NoteChange(int slot, const MembershipChange& change);
+  void NoteDeliveries(int slot, const std::vector<AppDelivery>& deliveries);
   void NoteBatch(int slot, const v1::InvalidationBatch& batch);
   void ScheduleTick(int slot);
 
@@ -220,7 +235,8 @@ class ClusterSim {
 
   ClusterOptions options_;
   absl::Time start_;
-  absl::Time now_;
+  // Virtual time, read by every node's driver.
+  ManualClock clock_;
   std::vector<Event> queue_;  // A binary heap.
   uint64_t next_order_ = 0;
   uint64_t events_ = 0;
@@ -235,6 +251,8 @@ class ClusterSim {
   bool apps_stopped_ = false;
   int initial_started_ = 0;
   bool convergence_check_scheduled_ = false;
+  // NoteChange ran since CarryOutOutputs last checked convergence.
+  bool membership_changed_ = false;
   Oracle oracle_;
   MembershipMonitor monitor_;
   TrafficFigures traffic_;
