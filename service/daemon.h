@@ -4,8 +4,13 @@
 //
 // The loop (after zyre's node actor): wait on every socket and fd with the
 // next protocol deadline as the timeout, drain what is readable, tick the
-// node when its deadline has come, carry out the node's outputs, publish a
-// snapshot. Nothing else touches the node or the sockets.
+// node when its deadline has come, carry out the node's outputs (through the
+// NodeDriver the simulator and the tests use too, so in the same order),
+// publish a snapshot. Nothing else touches the node or the sockets.
+//
+// The class is split by seam: daemon.cc wires the parts together,
+// daemon_loop.cc is the loop and the node's transport, daemon_reload.cc is
+// SIGHUP, and AppDeliverer hands events to the apps.
 //
 // A Daemon can run in a process of its own (cachemeshd) or several to a
 // process (benchmarks): signals are the caller's business.
@@ -23,30 +28,34 @@
 #include "absl/time/time.h"
 #include "config/config.h"
 #include "core/node.h"
+#include "core/node_driver.h"
 #include "net/app_channel.h"
-#include "net/app_event_frame.h"
 #include "net/context.h"
 #include "net/mesh.h"
 #include "net/poller.h"
+#include "service/app_deliverer.h"
 #include "service/app_health.h"
 #include "service/command_queue.h"
 #include "service/daemon_metrics.h"
+#include "service/event_fd.h"
 #include "service/event_log.h"
 #include "service/http_backend.h"
 #include "service/http_server.h"
 #include "service/log.h"
 #include "service/metrics.h"
 #include "service/snapshot.h"
+#include "service/system_clock.h"
 
 namespace cachemesh {
 
-class Daemon {
+class Daemon : private NodeHost {
  public:
   // Binds the cache port, the app channel and the HTTP port; starts the HTTP
-  // server and the app prober. The loop starts with Run().
+  // server and the app prober. The loop starts with Run(). `logger` must
+  // outlive the daemon (SIGHUP may change its level).
   static absl::StatusOr<std::unique_ptr<Daemon>> Create(const Config& config,
                                                         Logger& logger);
-  ~Daemon();
+  ~Daemon() override;
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
@@ -72,36 +81,49 @@ class Daemon {
   const std::string& mesh_endpoint() const { return mesh_->bound_endpoint(); }
 
  private:
+  // The composition root (daemon.cc).
   Daemon(const Config& config, Logger& logger);
   absl::Status Init();
-  void HandleMesh(absl::Time now);
-  void HandleApps(absl::Time now);
-  void HandleCommands(absl::Time now);
-  void Reload(absl::Time now);
-  void Tick(absl::Time now);
-  void CarryOutOutputs(absl::Time now);
-  void Deliver(std::vector<AppDelivery>& deliveries, absl::Time now);
+  NodeOptions MakeNodeOptions(absl::Time now) const;
+
+  // The loop (daemon_loop.cc): one turn reads what is ready, ticks the node
+  // when due, carries out its outputs and publishes a snapshot.
+  void HandleMesh();
+  void HandleApps();
+  void HandleCommands();
+  void Tick();
   void PublishSnapshot(absl::Time now);
   void SayGoodbye();
-  NodeOptions MakeNodeOptions(absl::Time now) const;
+
+  // NodeHost: the node's outputs, in the driver's order (daemon_loop.cc).
+  void Disconnect(const std::string& endpoint) override;
+  void Connect(const std::string& endpoint) override;
+  void Broadcast(std::shared_ptr<const v1::Envelope> envelope) override;
+  void MembershipChanged(const MembershipChange& change) override;
+  void Deliver(std::vector<AppDelivery>& deliveries) override;
+
+  // SIGHUP (daemon_reload.cc).
+  void Reload();
 
   Config config_;
   Logger& logger_;
+  SystemClock clock_;
   std::unique_ptr<net::Context> context_;
   std::unique_ptr<net::Mesh> mesh_;
   std::unique_ptr<net::AppServer> app_server_;
-  std::unique_ptr<Node> node_;
+  std::unique_ptr<NodeDriver> driver_;
   std::unique_ptr<CommandQueue> commands_;
   std::unique_ptr<EventLog> events_;
   MetricsRegistry registry_;
   DaemonMetrics metrics_;
+  std::unique_ptr<AppDeliverer> deliverer_;
   SnapshotStore snapshots_;
   std::unique_ptr<AppHealthProber> prober_;
   std::unique_ptr<LoopBackend> backend_;
   std::unique_ptr<HttpServer> http_server_;
-  // eventfds written by RequestStop and RequestReload.
-  int stop_fd_ = -1;
-  int reload_fd_ = -1;
+  // Written by RequestStop and RequestReload.
+  std::unique_ptr<EventFd> stop_;
+  std::unique_ptr<EventFd> reload_;
   absl::Time last_snapshot_ = absl::InfinitePast();
   bool membership_changed_ = true;
   uint64_t malformed_envelopes_ = 0;
@@ -109,8 +131,8 @@ class Daemon {
   uint64_t nacks_reported_ = 0;
   // What HandleMesh reads into (its buffers are reused).
   net::MeshInput mesh_input_;
-  // The app channel message Deliver builds (its buffer is reused).
-  net::AppEventFrame frame_;
+  // The serialized envelope Broadcast sends (its buffer is reused).
+  std::string wire_;
   std::string testonly_deaf_to_;
 };
 

@@ -1,0 +1,42 @@
+// Hands one loop turn's deliveries to the local apps: one app channel
+// message for the whole turn, the event log that SSE readers follow, the
+// delivery metrics, and a log line per FLUSH and per recovered origin.
+#ifndef CACHEMESH_SERVICE_APP_DELIVERER_H_
+#define CACHEMESH_SERVICE_APP_DELIVERER_H_
+
+#include <vector>
+
+#include "absl/time/time.h"
+#include "core/streams.h"
+#include "net/app_channel.h"
+#include "net/app_event_frame.h"
+#include "service/daemon_metrics.h"
+#include "service/event_log.h"
+#include "service/log.h"
+
+namespace cachemesh {
+
+class AppDeliverer {
+ public:
+  // All references must outlive this.
+  AppDeliverer(net::AppServer& apps, EventLog& events,
+               const DaemonMetrics& metrics, const Logger& logger)
+      : apps_(apps), events_(events), metrics_(metrics), logger_(logger) {}
+
+  // Delivers `deliveries` (moved into the event log) at `now`. Only one
+  // thread calls it, so the event ids the log will assign are known and the
+  // app channel message carries them.
+  void Deliver(std::vector<AppDelivery>& deliveries, absl::Time now);
+
+ private:
+  net::AppServer& apps_;
+  EventLog& events_;
+  const DaemonMetrics& metrics_;
+  const Logger& logger_;
+  // The app channel message being built (its buffer is reused).
+  net::AppEventFrame frame_;
+};
+
+}  // namespace cachemesh
+
+#endif  // CACHEMESH_SERVICE_APP_DELIVERER_H_
