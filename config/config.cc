@@ -456,11 +456,10 @@ class Resolver {
     config->client_endpoint = net::DefaultAppEndpoint(cache_port);
     config->http_port = cache_port + defaults::kHttpPortOffset;
     if (file_.Find(kHttpPortKey) == nullptr && config->http_port > kMaxPort) {
-      ErrorInFile(absl::StrCat(kHttpPortKey,
-                               " is not set and its default, the cache port ",
-                               cache_port, " + ", defaults::kHttpPortOffset,
-                               " = ", config->http_port,
-                               ", is not a port number: set it"));
+      ErrorInFile(absl::StrCat(
+          kHttpPortKey, " is not set and its default, the cache port ",
+          cache_port, " + ", defaults::kHttpPortOffset, " = ",
+          config->http_port, ", is not a port number: set it"));
     }
   }
 
@@ -469,12 +468,12 @@ class Resolver {
   // that this reader refuses exactly what start-up would. Run only on an
   // otherwise valid file, where these checks are the last word.
   void CheckComponents(const Config& config) {
-    for (const absl::Status& status :
-         {ValidateNodeOptions(config.node), net::ValidateMeshOptions(config.mesh)}) {
+    for (const absl::Status& status : {ValidateNodeOptions(config.node),
+                                       net::ValidateMeshOptions(config.mesh)}) {
       if (status.ok()) continue;
       const absl::string_view option =
-          absl::string_view(status.message()).substr(
-              0, status.message().find(' '));
+          absl::string_view(status.message())
+              .substr(0, status.message().find(' '));
       const SettingSpec* named = nullptr;
       for (const SettingSpec& spec : Settings()) {
         if (spec.sets == option) named = &spec;
@@ -501,7 +500,8 @@ class Resolver {
                                 max, ")"));
       }
     }
-    if (config.node.streams.recovery_buffer < config.node.streams.batch_max_size) {
+    if (config.node.streams.recovery_buffer <
+        config.node.streams.batch_max_size) {
       if (file_.Find("cachemesh.recovery.buffer") != nullptr) {
         ErrorAtKey("cachemesh.recovery.buffer",
                    absl::StrCat(config.node.streams.recovery_buffer,

@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "net/app_endpoint.h"
 #include "service/health_url.h"
+#include "service/log.h"
 
 namespace cachemesh {
 namespace {
@@ -79,9 +80,9 @@ absl::StatusOr<std::string> ParseClientEndpoint(absl::string_view text) {
   }
   if (path.empty()) return Invalid(text, "has no socket path after ipc://");
   if (path.size() > kMaxIpcPathBytes) {
-    return Invalid(text, absl::StrCat("has a socket path of ", path.size(),
-                                      " bytes; the limit is ",
-                                      kMaxIpcPathBytes));
+    return Invalid(text,
+                   absl::StrCat("has a socket path of ", path.size(),
+                                " bytes; the limit is ", kMaxIpcPathBytes));
   }
   if (HasSpaceOrControl(text)) {
     return Invalid(text, "must not contain whitespace or control characters");
@@ -92,13 +93,13 @@ absl::StatusOr<std::string> ParseClientEndpoint(absl::string_view text) {
   return std::string(text);
 }
 
-absl::StatusOr<std::string> ParseLogLevel(absl::string_view text) {
-  const std::string level = absl::AsciiStrToLower(text);
-  if (level == "debug" || level == "info" || level == "warning" ||
-      level == "error") {
-    return level;
+// The logger's own names, in any case; kept lower-case.
+absl::StatusOr<std::string> ParseLogLevelName(absl::string_view text) {
+  std::string level = absl::AsciiStrToLower(text);
+  if (!ParseLogLevel(level).ok()) {
+    return Invalid(text, "is not a log level: debug, info, warning or error");
   }
-  return Invalid(text, "is not a log level: debug, info, warning or error");
+  return level;
 }
 
 // --- The table. ---
@@ -152,47 +153,53 @@ SettingSpec With(SettingSpec spec, std::vector<SpecialValue> special) {
 std::vector<SettingSpec> BuildSettings() {
   std::vector<SettingSpec> table;
   table.push_back(Doc(
-      Text("cachemesh.cluster.name",
-           [](Config& c) -> std::string& { return c.node.cluster; }, ParseName,
-           "text without whitespace"),
+      Text(
+          "cachemesh.cluster.name",
+          [](Config& c) -> std::string& { return c.node.cluster; }, ParseName,
+          "text without whitespace"),
       "NodeOptions.cluster",
       "The cluster's name. Messages from another cluster are dropped, so two "
       "clusters can share a network."));
   SettingSpec node_id =
-      Doc(Text("cachemesh.node.id",
-               [](Config& c) -> std::string& { return c.node.id; }, ParseName,
-               "text without whitespace"),
+      Doc(Text(
+              "cachemesh.node.id",
+              [](Config& c) -> std::string& { return c.node.id; }, ParseName,
+              "text without whitespace"),
           "NodeOptions.id",
           "This member's id; must be unique in the cluster and stable across "
           "restarts. An IPv6 hostname is bracketed: `[fd00::1]:4001`.");
   node_id.default_doc = "`<hostname>:<cache port>`";
   table.push_back(std::move(node_id));
   table.push_back(
-      Doc(Text("cachemesh.bind.address",
-               [](Config& c) -> std::string& { return c.bind_address; },
-               ParseBindAddress, "`*` or an address"),
+      Doc(Text(
+              "cachemesh.bind.address",
+              [](Config& c) -> std::string& { return c.bind_address; },
+              ParseBindAddress, "`*` or an address"),
           "mesh bind address",
           "The interface the cache port is bound on; `*` is all interfaces. "
           "IPv6 with or without brackets."));
   table.push_back(
-      Doc(Text("cachemesh.http.address",
-               [](Config& c) -> std::string& { return c.http_address; },
-               ParseHttpAddress, "an address"),
+      Doc(Text(
+              "cachemesh.http.address",
+              [](Config& c) -> std::string& { return c.http_address; },
+              ParseHttpAddress, "an address"),
           "HttpServerOptions.address",
           "Where the HTTP API (health, members, invalidations, events) "
           "listens. Use `::` for all IPv6 interfaces; `*` is not accepted."));
   SettingSpec http_port = Doc(
-      Number("cachemesh.http.port", SettingKind::kPort,
-             [](Config& c) -> int& { return c.http_port; }, 1, 65535),
+      Number(
+          "cachemesh.http.port", SettingKind::kPort,
+          [](Config& c) -> int& { return c.http_port; }, 1, 65535),
       "HttpServerOptions.port",
       "The HTTP API's port. Must differ from the cache port. If the default "
       "would exceed 65535, it must be set.");
   http_port.default_doc = "cache port + 1000";
   table.push_back(std::move(http_port));
   SettingSpec token = Doc(
-      Text("cachemesh.http.token",
-           [](Config& c) -> std::string& { return c.http_token; }, ParseAnyText,
-           "text"),
+      Text(
+          "cachemesh.http.token",
+          [](Config& c) -> std::string& { return c.http_token; }, ParseAnyText,
+          "text"),
       "HttpServerOptions.token",
       "Secret that mutating HTTP endpoints and the event stream require from "
       "clients that are not on loopback. Empty: those endpoints answer "
@@ -201,83 +208,91 @@ std::vector<SettingSpec> BuildSettings() {
   token.secret = true;
   table.push_back(std::move(token));
   table.push_back(
-      Doc(Text("cachemesh.app.health.url",
-               [](Config& c) -> std::string& { return c.app_health_url; },
-               ParseAppHealthUrl, "`http://` URL"),
+      Doc(Text(
+              "cachemesh.app.health.url",
+              [](Config& c) -> std::string& { return c.app_health_url; },
+              ParseAppHealthUrl, "`http://` URL"),
           "AppHealthOptions.url",
           "The local application's health URL, polled to decide whether this "
           "node may take traffic. Empty: no application check."));
   table.push_back(Doc(
-      Millis("cachemesh.app.health.interval.ms",
-             [](Config& c) -> absl::Duration& { return c.app_health_interval; },
-             1),
+      Millis(
+          "cachemesh.app.health.interval.ms",
+          [](Config& c) -> absl::Duration& { return c.app_health_interval; },
+          1),
       "AppHealthOptions.interval", "How often the health URL is polled."));
   table.push_back(Doc(
-      Millis("cachemesh.app.health.timeout.ms",
-             [](Config& c) -> absl::Duration& { return c.app_health_timeout; },
-             1),
+      Millis(
+          "cachemesh.app.health.timeout.ms",
+          [](Config& c) -> absl::Duration& { return c.app_health_timeout; }, 1),
       "AppHealthOptions.timeout",
       "How long one poll may take. A timeout above the interval is a "
       "warning."));
   table.push_back(Doc(
-      Millis("cachemesh.heartbeat.interval.ms",
-             [](Config& c) -> absl::Duration& {
-               return c.node.heartbeat_interval;
-             },
-             1),
+      Millis(
+          "cachemesh.heartbeat.interval.ms",
+          [](Config& c) -> absl::Duration& {
+            return c.node.heartbeat_interval;
+          },
+          1),
       "NodeOptions.heartbeat_interval",
       "How often this node sends a heartbeat (which also carries membership "
       "gossip)."));
+  table.push_back(
+      Doc(Number(
+              "cachemesh.failure.phi.threshold", SettingKind::kNumber,
+              [](Config& c) -> double& {
+                return c.node.failure_detector.phi_threshold;
+              },
+              0, 0),
+          "FailureDetectorOptions.phi_threshold",
+          "Phi accrual failure detector: a peer is suspected when phi exceeds "
+          "this. Higher is slower but surer."));
+  table.push_back(
+      Doc(Millis(
+              "cachemesh.failure.acceptable.pause.ms",
+              [](Config& c) -> absl::Duration& {
+                return c.node.failure_detector.acceptable_pause;
+              },
+              0),
+          "FailureDetectorOptions.acceptable_pause",
+          "A heartbeat gap tolerated on top of the usual interval before phi "
+          "rises (GC pauses, hiccups)."));
   table.push_back(Doc(
-      Number("cachemesh.failure.phi.threshold", SettingKind::kNumber,
-             [](Config& c) -> double& {
-               return c.node.failure_detector.phi_threshold;
-             },
-             0, 0),
-      "FailureDetectorOptions.phi_threshold",
-      "Phi accrual failure detector: a peer is suspected when phi exceeds "
-      "this. Higher is slower but surer."));
-  table.push_back(Doc(
-      Millis("cachemesh.failure.acceptable.pause.ms",
-             [](Config& c) -> absl::Duration& {
-               return c.node.failure_detector.acceptable_pause;
-             },
-             0),
-      "FailureDetectorOptions.acceptable_pause",
-      "A heartbeat gap tolerated on top of the usual interval before phi "
-      "rises (GC pauses, hiccups)."));
-  table.push_back(Doc(
-      Millis("cachemesh.failure.min.stddev.ms",
-             [](Config& c) -> absl::Duration& {
-               return c.node.failure_detector.min_stddev;
-             },
-             1),
+      Millis(
+          "cachemesh.failure.min.stddev.ms",
+          [](Config& c) -> absl::Duration& {
+            return c.node.failure_detector.min_stddev;
+          },
+          1),
       "FailureDetectorOptions.min_stddev",
       "The least standard deviation of heartbeat gaps the detector assumes, "
       "so a very regular peer is not suspected at the first late beat."));
   table.push_back(Doc(
-      Millis("cachemesh.suspicion.min.ms",
-             [](Config& c) -> absl::Duration& { return c.node.suspicion.min; },
-             1),
+      Millis(
+          "cachemesh.suspicion.min.ms",
+          [](Config& c) -> absl::Duration& { return c.node.suspicion.min; }, 1),
       "SuspicionOptions.min",
       "The shortest time a SUSPECT member has to refute before it is declared "
       "DEAD. Must not exceed `suspicion.max.ms`."));
   table.push_back(Doc(
-      Millis("cachemesh.suspicion.max.ms",
-             [](Config& c) -> absl::Duration& { return c.node.suspicion.max; },
-             1),
+      Millis(
+          "cachemesh.suspicion.max.ms",
+          [](Config& c) -> absl::Duration& { return c.node.suspicion.max; }, 1),
       "SuspicionOptions.max", "The longest such time."));
   table.push_back(Doc(
-      Millis("cachemesh.reap.after.ms",
-             [](Config& c) -> absl::Duration& { return c.node.reap_after; }, 1),
+      Millis(
+          "cachemesh.reap.after.ms",
+          [](Config& c) -> absl::Duration& { return c.node.reap_after; }, 1),
       "NodeOptions.reap_after",
       "DEAD and LEFT members are forgotten after this."));
   table.push_back(Doc(
-      With(Number("cachemesh.batch.max.delay.us", SettingKind::kMicroseconds,
-                  [](Config& c) -> absl::Duration& {
-                    return c.node.streams.batch_max_delay;
-                  },
-                  0, kOneSecondMicros),
+      With(Number(
+               "cachemesh.batch.max.delay.us", SettingKind::kMicroseconds,
+               [](Config& c) -> absl::Duration& {
+                 return c.node.streams.batch_max_delay;
+               },
+               0, kOneSecondMicros),
            {{0, "adaptive batching"}}),
       "StreamOptions.batch_max_delay",
       "How long an invalidation may wait for others to share its batch. 0 "
@@ -285,30 +300,33 @@ std::vector<SettingSpec> BuildSettings() {
       "goes out in one batch, with no added delay. A positive window is "
       "honoured to the loop's timer resolution of 1 ms."));
   table.push_back(Doc(
-      Count("cachemesh.batch.max.size",
-            [](Config& c) -> int& { return c.node.streams.batch_max_size; }, 1),
+      Count(
+          "cachemesh.batch.max.size",
+          [](Config& c) -> int& { return c.node.streams.batch_max_size; }, 1),
       "StreamOptions.batch_max_size",
       "Most invalidations in one batch. Must not exceed `recovery.buffer`."));
   table.push_back(Doc(
-      Count("cachemesh.recovery.buffer",
-            [](Config& c) -> int& { return c.node.streams.recovery_buffer; },
-            1),
+      Count(
+          "cachemesh.recovery.buffer",
+          [](Config& c) -> int& { return c.node.streams.recovery_buffer; }, 1),
       "StreamOptions.recovery_buffer",
       "Invalidations kept per stream for retransmission after a loss. A loss "
       "older than this makes receivers flush their caches."));
-  table.push_back(Doc(
-      With(Millis("cachemesh.startup.sync.timeout.ms",
-                  [](Config& c) -> absl::Duration& {
-                    return c.node.startup_sync_timeout;
-                  },
-                  0),
-           {{0, "do not wait"}}),
-      "NodeOptions.startup_sync_timeout",
-      "At startup, how long this node waits to catch up with its peers."));
+  table.push_back(
+      Doc(With(Millis(
+                   "cachemesh.startup.sync.timeout.ms",
+                   [](Config& c) -> absl::Duration& {
+                     return c.node.startup_sync_timeout;
+                   },
+                   0),
+               {{0, "do not wait"}}),
+          "NodeOptions.startup_sync_timeout",
+          "At startup, how long this node waits to catch up with its peers."));
   SettingSpec endpoint = Doc(
-      Text("cachemesh.client.endpoint",
-           [](Config& c) -> std::string& { return c.client_endpoint; },
-           ParseClientEndpoint, "`ipc://PATH`"),
+      Text(
+          "cachemesh.client.endpoint",
+          [](Config& c) -> std::string& { return c.client_endpoint; },
+          ParseClientEndpoint, "`ipc://PATH`"),
       "AppServer endpoint",
       "Where local applications connect to the daemon (ZeroMQ). The channel "
       "is local and unauthenticated, so only `ipc://` is accepted (a Unix "
@@ -316,56 +334,63 @@ std::vector<SettingSpec> BuildSettings() {
       "path may be at most 107 bytes.");
   endpoint.default_doc = "`ipc:///tmp/cachemesh-<cache port>.sock`";
   table.push_back(std::move(endpoint));
-  table.push_back(Doc(
-      Count("cachemesh.events.buffer",
-            [](Config& c) -> int& { return c.events_buffer; }, 1),
-      "EventLog capacity",
-      "Events kept so an SSE client can resume with `Last-Event-ID`."));
   table.push_back(
-      Doc(Text("cachemesh.log.level",
-               [](Config& c) -> std::string& { return c.log_level; },
-               ParseLogLevel, "`debug`, `info`, `warning`, `error`"),
+      Doc(Count(
+              "cachemesh.events.buffer",
+              [](Config& c) -> int& { return c.events_buffer; }, 1),
+          "EventLog capacity",
+          "Events kept so an SSE client can resume with `Last-Event-ID`."));
+  table.push_back(
+      Doc(Text(
+              "cachemesh.log.level",
+              [](Config& c) -> std::string& { return c.log_level; },
+              ParseLogLevelName, "`debug`, `info`, `warning`, `error`"),
           "Logger level", "Least severe message logged (case-insensitive).",
           /*live=*/true));
-  table.push_back(Doc(
-      With(Count("cachemesh.zmq.send.hwm",
-                 [](Config& c) -> int& { return c.mesh.send_hwm; }, 1),
-           {{0, "unlimited"}}),
-      "MeshOptions.send_hwm",
-      "ZeroMQ send high-water mark (`ZMQ_SNDHWM`), in messages queued per "
-      "peer. Unlimited lets a stalled peer take unbounded memory."));
-  table.push_back(Doc(
-      With(Count("cachemesh.zmq.receive.hwm",
-                 [](Config& c) -> int& { return c.mesh.receive_hwm; }, 1),
-           {{0, "unlimited"}}),
-      "MeshOptions.receive_hwm",
-      "ZeroMQ receive high-water mark (`ZMQ_RCVHWM`), in messages."));
-  table.push_back(Doc(
-      With(Millis("cachemesh.zmq.heartbeat.interval.ms",
-                  [](Config& c) -> absl::Duration& {
-                    return c.mesh.zmtp_heartbeat_interval;
-                  },
-                  1),
-           {{0, "off"}}),
-      "MeshOptions.zmtp_heartbeat_interval",
-      "ZeroMQ connection heartbeat interval (`ZMQ_HEARTBEAT_IVL`)."));
-  table.push_back(Doc(
-      With(Millis("cachemesh.zmq.heartbeat.timeout.ms",
-                  [](Config& c) -> absl::Duration& {
-                    return c.mesh.zmtp_heartbeat_timeout;
-                  },
-                  1),
-           {{0, "the interval"}}),
-      "MeshOptions.zmtp_heartbeat_timeout",
-      "How long a ZeroMQ connection waits for traffic after a heartbeat "
-      "(`ZMQ_HEARTBEAT_TIMEOUT`)."));
+  table.push_back(
+      Doc(With(Count(
+                   "cachemesh.zmq.send.hwm",
+                   [](Config& c) -> int& { return c.mesh.send_hwm; }, 1),
+               {{0, "unlimited"}}),
+          "MeshOptions.send_hwm",
+          "ZeroMQ send high-water mark (`ZMQ_SNDHWM`), in messages queued per "
+          "peer. Unlimited lets a stalled peer take unbounded memory."));
+  table.push_back(
+      Doc(With(Count(
+                   "cachemesh.zmq.receive.hwm",
+                   [](Config& c) -> int& { return c.mesh.receive_hwm; }, 1),
+               {{0, "unlimited"}}),
+          "MeshOptions.receive_hwm",
+          "ZeroMQ receive high-water mark (`ZMQ_RCVHWM`), in messages."));
+  table.push_back(
+      Doc(With(Millis(
+                   "cachemesh.zmq.heartbeat.interval.ms",
+                   [](Config& c) -> absl::Duration& {
+                     return c.mesh.zmtp_heartbeat_interval;
+                   },
+                   1),
+               {{0, "off"}}),
+          "MeshOptions.zmtp_heartbeat_interval",
+          "ZeroMQ connection heartbeat interval (`ZMQ_HEARTBEAT_IVL`)."));
+  table.push_back(
+      Doc(With(Millis(
+                   "cachemesh.zmq.heartbeat.timeout.ms",
+                   [](Config& c) -> absl::Duration& {
+                     return c.mesh.zmtp_heartbeat_timeout;
+                   },
+                   1),
+               {{0, "the interval"}}),
+          "MeshOptions.zmtp_heartbeat_timeout",
+          "How long a ZeroMQ connection waits for traffic after a heartbeat "
+          "(`ZMQ_HEARTBEAT_TIMEOUT`)."));
   SettingSpec ttl = Doc(
-      With(Millis("cachemesh.zmq.heartbeat.ttl.ms",
-                  [](Config& c) -> absl::Duration& {
-                    return c.mesh.zmtp_heartbeat_ttl;
-                  },
-                  absl::ToInt64Milliseconds(net::kMinZmtpHeartbeatTtl),
-                  absl::ToInt64Milliseconds(net::kMaxZmtpHeartbeatTtl) - 1),
+      With(Millis(
+               "cachemesh.zmq.heartbeat.ttl.ms",
+               [](Config& c) -> absl::Duration& {
+                 return c.mesh.zmtp_heartbeat_ttl;
+               },
+               absl::ToInt64Milliseconds(net::kMinZmtpHeartbeatTtl),
+               absl::ToInt64Milliseconds(net::kMaxZmtpHeartbeatTtl) - 1),
            {{0, "none"}}),
       "MeshOptions.zmtp_heartbeat_ttl",
       "The heartbeat time-to-live sent to peers (`ZMQ_HEARTBEAT_TTL`), sent "
@@ -415,21 +440,21 @@ std::string AllowedRange(const SettingSpec& spec) {
   std::vector<std::string> specials;
   for (const SpecialValue& special : spec.special) {
     if (special.value < spec.min || special.value > spec.max) {
-      specials.push_back(absl::StrCat(special.value, " (", special.meaning,
-                                      ")"));
+      specials.push_back(
+          absl::StrCat(special.value, " (", special.meaning, ")"));
     }
   }
   const absl::string_view unit = UnitName(spec.kind);
   return absl::StrCat(absl::StrJoin(specials, ", "),
-                      specials.empty() ? "" : " or ", "from ", spec.min,
-                      " to ", spec.max, unit.empty() ? "" : " ", unit);
+                      specials.empty() ? "" : " or ", "from ", spec.min, " to ",
+                      spec.max, unit.empty() ? "" : " ", unit);
 }
 
 absl::StatusOr<int64_t> ParseWhole(const SettingSpec& spec,
                                    absl::string_view text) {
-  absl::StatusOr<int64_t> value =
-      ParseInteger(text, std::numeric_limits<int64_t>::min() / 2,
-                   std::numeric_limits<int64_t>::max() / 2, UnitName(spec.kind));
+  absl::StatusOr<int64_t> value = ParseInteger(
+      text, std::numeric_limits<int64_t>::min() / 2,
+      std::numeric_limits<int64_t>::max() / 2, UnitName(spec.kind));
   if (!value.ok()) return value.status();
   const bool in_range = *value >= spec.min && *value <= spec.max;
   if (!in_range && FindSpecial(spec, *value) == nullptr) {

@@ -61,14 +61,12 @@ absl::Status Invalid(absl::string_view text, absl::string_view problem) {
       absl::StrCat(QuoteForMessage(text), " ", problem));
 }
 
-
 std::string Peer::address() const {
   if (absl::StrContains(host, ':')) return absl::StrCat("[", host, "]:", port);
   return absl::StrCat(host, ":", port);
 }
 
 std::string Peer::endpoint() const { return absl::StrCat("tcp://", address()); }
-
 
 absl::StatusOr<std::string> ParseHost(absl::string_view text) {
   if (text.empty()) return absl::InvalidArgumentError("the hostname is empty");

@@ -618,9 +618,9 @@ namespace {
 absl::Status CheckAtLeast(absl::string_view option, absl::Duration value,
                           absl::Duration min) {
   if (value >= min) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      option, " must be at least ", absl::FormatDuration(min), ", got ",
-      absl::FormatDuration(value)));
+  return absl::InvalidArgumentError(
+      absl::StrCat(option, " must be at least ", absl::FormatDuration(min),
+                   ", got ", absl::FormatDuration(value)));
 }
 
 absl::Status CheckAtLeast(absl::string_view option, int64_t value,

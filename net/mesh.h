@@ -61,7 +61,6 @@ inline constexpr absl::string_view kHelloTopicPrefix =
     "\x01"
     "cachemesh-hello ";
 
-
 // Everything a node received from the mesh in one Drain, in arrival order.
 struct MeshInput {
   // Broadcast payloads from the publishers we are connected to.

@@ -25,8 +25,8 @@ void AppDeliverer::Deliver(std::vector<AppDelivery>& deliveries,
               ? absl::StrCat("FLUSH: ", delivery.reason)
               : absl::StrFormat("FLUSH: %s (stream %s/%d seq %d..%d)",
                                 delivery.reason, delivery.origin_id,
-                                delivery.origin_instance,
-                                delivery.flushed_from, delivery.flushed_to));
+                                delivery.origin_instance, delivery.flushed_from,
+                                delivery.flushed_to));
     } else {
       ++received;
       metrics_.propagation_latency->Observe(

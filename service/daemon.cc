@@ -89,8 +89,8 @@ absl::Status Daemon::Init() {
   // Last-Event-ID from an earlier process is never mistaken for ours.
   events_ = std::make_unique<EventLog>(
       config_.events_buffer, static_cast<uint64_t>(absl::ToUnixMicros(now)));
-  deliverer_ = std::make_unique<AppDeliverer>(*app_server_, *events_,
-                                              metrics_, logger_);
+  deliverer_ =
+      std::make_unique<AppDeliverer>(*app_server_, *events_, metrics_, logger_);
 
   if (!config_.app_health_url.empty()) {
     AppHealthOptions prober_options;
@@ -104,8 +104,8 @@ absl::Status Daemon::Init() {
     }
     prober_->Start();
   }
-  backend_ = std::make_unique<LoopBackend>(snapshots_, *commands_,
-                                           prober_.get());
+  backend_ =
+      std::make_unique<LoopBackend>(snapshots_, *commands_, prober_.get());
 
   NodeHost& host = *this;  // The base is private: convert here.
   driver_ = std::make_unique<NodeDriver>(node_options, clock_, host);
@@ -124,8 +124,8 @@ absl::Status Daemon::Init() {
   http_options.address = config_.http_address;
   http_options.port = config_.http_port;
   http_options.token = config_.http_token;
-  http_server_ = std::make_unique<HttpServer>(http_options, *backend_,
-                                              *events_, registry_);
+  http_server_ = std::make_unique<HttpServer>(http_options, *backend_, *events_,
+                                              registry_);
   if (absl::Status started = http_server_->Start(); !started.ok()) {
     return started;
   }

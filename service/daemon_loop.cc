@@ -50,7 +50,7 @@ std::shared_ptr<v1::Envelope> NewArenaEnvelope(size_t wire_size) {
 std::string DescribeChange(const MembershipChange& change) {
   auto name = [](v1::MemberState state) -> std::string {
     return state == v1::MEMBER_STATE_UNSPECIFIED ? "-"
-                                                  : v1::MemberState_Name(state);
+                                                 : v1::MemberState_Name(state);
   };
   return absl::StrFormat("member %s (%s) %s -> %s, incarnation %d: %s",
                          change.id, change.endpoint, name(change.from),
@@ -106,8 +106,8 @@ void Daemon::HandleMesh() {
     std::shared_ptr<v1::Envelope> parsed = NewArenaEnvelope(payload.size());
     if (!parsed->ParseFromString(payload)) {
       if (++malformed_envelopes_ % 1000 == 1) {
-        logger_.Warning(absl::StrFormat(
-            "dropped %d malformed envelopes so far", malformed_envelopes_));
+        logger_.Warning(absl::StrFormat("dropped %d malformed envelopes so far",
+                                        malformed_envelopes_));
       }
       continue;
     }
@@ -141,8 +141,8 @@ void Daemon::HandleApps() {
     const int count = list.invalidations_size();
     absl::Status published = driver_->Publish(TakeInvalidations(list));
     if (!published.ok()) {
-      logger_.Warning(absl::StrCat("app channel: rejected a list: ",
-                                   published.message()));
+      logger_.Warning(
+          absl::StrCat("app channel: rejected a list: ", published.message()));
     } else {
       metrics_.invalidations_sent->Increment(count);
     }

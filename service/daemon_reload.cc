@@ -36,7 +36,8 @@ void Daemon::Reload() {
       "SIGHUP: applied ",
       changes.live.empty() ? "no changes" : absl::StrJoin(changes.live, ", "),
       "; peers now ",
-      config_.peers.empty() ? "none" : absl::StrJoin(config_.node.seeds, ", ")));
+      config_.peers.empty() ? "none"
+                            : absl::StrJoin(config_.node.seeds, ", ")));
   if (!changes.restart.empty()) {
     logger_.Warning(absl::StrCat("SIGHUP: restart to apply the changed ",
                                  absl::StrJoin(changes.restart, ", ")));

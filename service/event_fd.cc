@@ -15,8 +15,7 @@ namespace cachemesh {
 absl::StatusOr<std::unique_ptr<EventFd>> EventFd::Create() {
   const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (fd < 0) {
-    return absl::InternalError(
-        absl::StrCat("eventfd: ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
   }
   return std::unique_ptr<EventFd>(new EventFd(fd));
 }

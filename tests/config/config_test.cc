@@ -112,7 +112,8 @@ TEST(ConfigTest, HostnameAloneIsASingleNodeWithEveryDefault) {
   EXPECT_EQ(config.app_health_timeout, absl::Milliseconds(500));
   EXPECT_EQ(config.node.heartbeat_interval, absl::Milliseconds(50));
   EXPECT_EQ(config.node.failure_detector.phi_threshold, 8.0);
-  EXPECT_EQ(config.node.failure_detector.acceptable_pause, absl::Milliseconds(500));
+  EXPECT_EQ(config.node.failure_detector.acceptable_pause,
+            absl::Milliseconds(500));
   EXPECT_EQ(config.node.failure_detector.min_stddev, absl::Milliseconds(25));
   EXPECT_EQ(config.node.suspicion.min, absl::Milliseconds(150));
   EXPECT_EQ(config.node.suspicion.max, absl::Milliseconds(600));
@@ -518,7 +519,8 @@ TEST(ConfigTest, EverySettingCanBeSet) {
   EXPECT_EQ(config.app_health_timeout, absl::Milliseconds(700));
   EXPECT_EQ(config.node.heartbeat_interval, absl::Milliseconds(50));
   EXPECT_EQ(config.node.failure_detector.phi_threshold, 10.5);
-  EXPECT_EQ(config.node.failure_detector.acceptable_pause, absl::ZeroDuration());
+  EXPECT_EQ(config.node.failure_detector.acceptable_pause,
+            absl::ZeroDuration());
   EXPECT_EQ(config.node.failure_detector.min_stddev, absl::Milliseconds(30));
   EXPECT_EQ(config.node.suspicion.min, absl::Milliseconds(300));
   EXPECT_EQ(config.node.suspicion.max, absl::Milliseconds(300));
@@ -617,7 +619,8 @@ TEST(ConfigTest, MalformedNumbersAreErrors) {
            {"cachemesh.app.health.url", "http://", "no host"},
            {"cachemesh.app.health.url", "http://a b/", "whitespace"},
            {"cachemesh.client.endpoint", "ipc://", "has no socket path"},
-           {"cachemesh.client.endpoint", "tcp://127.0.0.1", "must be ipc://PATH"},
+           {"cachemesh.client.endpoint", "tcp://127.0.0.1",
+            "must be ipc://PATH"},
            {"cachemesh.client.endpoint", "inproc://x", "must be ipc://PATH"},
        }) {
     EXPECT_THAT(Errors(absl::StrCat("cluster.hostname = a\n", c.key, " = ",

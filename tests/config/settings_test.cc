@@ -38,8 +38,8 @@ TEST(SettingsTest, EveryDefaultIsAValueItsRowAccepts) {
     const Config defaults;
     const std::string text = SettingValueText(spec, defaults);
     Config config;
-    ASSERT_TRUE(ApplySetting(spec, text, config).ok()) << spec.key << " = "
-                                                       << text;
+    ASSERT_TRUE(ApplySetting(spec, text, config).ok())
+        << spec.key << " = " << text;
     EXPECT_EQ(SettingValueText(spec, config), text) << spec.key;
   }
 }
@@ -48,9 +48,9 @@ TEST(SettingsTest, EveryDefaultIsAValueItsRowAccepts) {
 // NodeOptions (the simulator's, the tests') runs.
 TEST(SettingsTest, DefaultBatchWindowIsZeroEverywhere) {
   EXPECT_EQ(NodeOptions().streams.batch_max_delay, absl::ZeroDuration());
-  EXPECT_EQ(SettingValueText(*FindSetting("cachemesh.batch.max.delay.us"),
-                             Config()),
-            "0");
+  EXPECT_EQ(
+      SettingValueText(*FindSetting("cachemesh.batch.max.delay.us"), Config()),
+      "0");
 }
 
 TEST(SettingsTest, SpecialValuesAreAcceptedAndNamedWhenOutOfRange) {
@@ -74,12 +74,13 @@ TEST(SettingsTest, SpecialValuesAreAcceptedAndNamedWhenOutOfRange) {
 TEST(SettingsTest, SecretsAreNeverShown) {
   std::string text = "cluster.hostname = a\n";
   for (const SettingSpec& spec : Settings()) {
-    if (spec.secret) absl::StrAppend(&text, spec.key, " = hush-", spec.key, "\n");
+    if (spec.secret)
+      absl::StrAppend(&text, spec.key, " = hush-", spec.key, "\n");
   }
   ParseOptions options;
   options.expands_variables = IsClusterOrCachemeshKey;
-  ParsedProperties parsed =
-      ParsePropertiesCollectingErrors(text, "dhis.conf", FixedEnvironment({}), options);
+  ParsedProperties parsed = ParsePropertiesCollectingErrors(
+      text, "dhis.conf", FixedEnvironment({}), options);
   absl::StatusOr<Config> config = ResolveConfig(parsed.file);
   ASSERT_TRUE(config.ok()) << config.status();
   const std::string report = FormatConfig(*config);

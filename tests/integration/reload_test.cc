@@ -92,8 +92,8 @@ TEST_F(ReloadTest, LiveKeysApplyAtOnceAndTheRestWaitForARestart) {
   EXPECT_TRUE(MetricsHave(
       n0_,
       "cachemesh_config_restart_pending{key=\"cachemesh.reap.after.ms\"} 0"));
-  EXPECT_TRUE(MetricsHave(
-      n0_, "cachemesh_config_reloads_total{result=\"applied\"} 1"));
+  EXPECT_TRUE(
+      MetricsHave(n0_, "cachemesh_config_reloads_total{result=\"applied\"} 1"));
   const std::string log = n0_.log();
   EXPECT_THAT(log, HasSubstr("SIGHUP: restart to apply the changed "
                              "cachemesh.heartbeat.interval.ms"));
@@ -115,8 +115,7 @@ TEST_F(ReloadTest, AFileThatDoesNotLoadChangesNothing) {
       },
       kPatience))
       << n0_.log();
-  EXPECT_THAT(n0_.log(),
-              HasSubstr("SIGHUP: kept the running configuration; "));
+  EXPECT_THAT(n0_.log(), HasSubstr("SIGHUP: kept the running configuration; "));
   EXPECT_THAT(n0_.log(), HasSubstr("cachemesh.heartbeat.interval.ms: "
                                    "\"fast\" is not a whole number"));
   EXPECT_EQ(DrainWithToken(n0_, "wrong"), 200);  // No token came in.
@@ -136,8 +135,8 @@ TEST_F(ReloadTest, AFileThatDoesNotLoadChangesNothing) {
       [&] { return MetricsHave(n0_, absl::StrCat(kHeartbeatPending, " 0")); },
       kPatience))
       << n0_.log();
-  EXPECT_TRUE(MetricsHave(
-      n0_, "cachemesh_config_reloads_total{result=\"applied\"} 2"));
+  EXPECT_TRUE(
+      MetricsHave(n0_, "cachemesh_config_reloads_total{result=\"applied\"} 2"));
 }
 
 }  // namespace

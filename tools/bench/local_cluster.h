@@ -25,8 +25,8 @@ class LocalCluster {
  public:
   // Starts `nodes` (at least 2) daemons logging through `logger`, which must
   // outlive the cluster. The cluster forms in the background.
-  static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(
-      int nodes, Logger& logger);
+  static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(int nodes,
+                                                             Logger& logger);
 
   LocalCluster(const LocalCluster&) = delete;
   LocalCluster& operator=(const LocalCluster&) = delete;
