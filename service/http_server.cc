@@ -18,6 +18,9 @@ namespace {
 constexpr char kJson[] = "application/json";
 constexpr char kEventStream[] = "text/event-stream";
 constexpr char kPrometheusText[] = "text/plain; version=0.0.4";
+// Requests one kept-alive connection may carry before the server closes it
+// (as nginx's keepalive_requests, which defaults to 1000).
+constexpr size_t kKeepAliveMaxRequests = 10000;
 constexpr char kNoSnapshot[] =
     "the event loop has not published a snapshot yet";
 
@@ -93,6 +96,13 @@ absl::Status HttpServer::Start() {
   IgnoreSigpipe();
   RegisterRoutes();
   server_->set_payload_max_length(options_.max_body_bytes);
+  // A response goes out in several writes (headers, body). With Nagle's
+  // algorithm on, a kept-alive client's delayed ACK holds each later write
+  // back by about 40 ms; accepted sockets inherit TCP_NODELAY from this one.
+  server_->set_tcp_nodelay(true);
+  // httplib closes a kept-alive connection after 5 requests by default, so
+  // an app that keeps one open would reconnect every 5 publishes.
+  server_->set_keep_alive_max_count(kKeepAliveMaxRequests);
   // httplib's default sets SO_REUSEPORT, which would let a second daemon
   // bind the same port and silently share its traffic. SO_REUSEADDR only
   // allows a quick restart.

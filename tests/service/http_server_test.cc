@@ -2,6 +2,12 @@
 // with a fake backend, driven by httplib::Client.
 #include "service/http_server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <memory>
@@ -437,6 +443,84 @@ TEST_F(HttpServerTest, AcceptsInvalidations) {
   ASSERT_EQ(published[0].invalidations_size(), 2);
   EXPECT_EQ(published[0].invalidations(0).key(), "fbfJHSPpUQD");
   EXPECT_EQ(published[0].invalidations(1).op(), v1::Invalidation::CLEAR_ALL);
+}
+
+// One kept-alive TCP connection, as a Java or Python app keeps it: each
+// request goes out in one write, and the whole response is read before the
+// next request. Returns the round trip of each request answered before the
+// connection failed or closed.
+std::vector<absl::Duration> KeptAliveRoundTrips(
+    int port, const std::vector<std::string>& requests) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address))) {
+    close(fd);
+    return {};
+  }
+  std::vector<absl::Duration> round_trips;
+  std::string buffer;
+  for (const std::string& request : requests) {
+    const absl::Time sent = absl::Now();
+    if (write(fd, request.data(), request.size()) !=
+        static_cast<ssize_t>(request.size())) {
+      break;
+    }
+    // Headers, then Content-Length bytes of body.
+    size_t end = std::string::npos;
+    size_t length = 0;
+    for (;;) {
+      end = buffer.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        const size_t at = buffer.find("Content-Length: ");
+        if (at != std::string::npos && at < end) {
+          length = std::stoul(buffer.substr(at + 16));
+        }
+        if (buffer.size() >= end + 4 + length) break;
+      }
+      char chunk[4096];
+      const ssize_t got = read(fd, chunk, sizeof(chunk));
+      if (got <= 0) {
+        close(fd);
+        return round_trips;
+      }
+      buffer.append(chunk, got);
+    }
+    round_trips.push_back(absl::Now() - sent);
+    buffer.erase(0, end + 4 + length);
+  }
+  close(fd);
+  return round_trips;
+}
+
+// Over a kept-alive connection every request is answered at once, not after
+// a delayed ACK (about 40 ms each when a response leaves in several writes
+// with Nagle's algorithm on).
+TEST_F(HttpServerTest, KeptAliveConnectionsAreAnsweredAtOnce) {
+  StartServer();
+  backend_.set_snapshot(HealthySnapshot());
+  const std::string body =
+      R"({"invalidations":[{"op":"UPDATE","region":"r","key":"k"}]})";
+  const std::string post = absl::StrCat(
+      "POST /v1/invalidations HTTP/1.1\r\nHost: t\r\n"
+      "Content-Type: application/json\r\nContent-Length: ",
+      body.size(), "\r\n\r\n", body);
+  const std::string get = "GET /health HTTP/1.1\r\nHost: t\r\n\r\n";
+  std::vector<std::string> requests;
+  for (int i = 0; i < 50; ++i) {
+    requests.push_back(get);
+    requests.push_back(post);
+  }
+  std::vector<absl::Duration> round_trips =
+      KeptAliveRoundTrips(server_->port(), requests);
+  ASSERT_EQ(round_trips.size(), requests.size());
+  EXPECT_THAT(backend_.published(), SizeIs(50));
+  std::sort(round_trips.begin(), round_trips.end());
+  // Far below the 40 ms of a delayed ACK, with room for a busy machine.
+  EXPECT_LT(round_trips[round_trips.size() / 2], absl::Milliseconds(5));
+  EXPECT_LT(round_trips[round_trips.size() * 9 / 10], absl::Milliseconds(20));
 }
 
 TEST_F(HttpServerTest, RejectsBadInvalidationsNamingTheField) {
