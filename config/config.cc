@@ -163,9 +163,48 @@ std::string LowerAddress(const Peer& peer) {
 // Resolution.
 // ---------------------------------------------------------------------------
 
+// DHIS 2's keys for its Redis, which cachemesh reads as DHIS 2 does: unset
+// ${VAR}s stay as text, and nothing is refused that DHIS 2 would take.
+constexpr absl::string_view kRedisInvalidationKey =
+    "redis.cache.invalidation.enabled";
+constexpr absl::string_view kRedisHostKey = "redis.host";
+constexpr absl::string_view kRedisPortKey = "redis.port";
+constexpr absl::string_view kRedisPasswordKey = "redis.password";
+constexpr absl::string_view kRedisSslKey = "redis.use.ssl";
+constexpr absl::string_view kRedisEnabledKey = "redis.enabled";
+constexpr absl::string_view kRedisModeKey = "cachemesh.redis.enabled";
+
+bool IsDhis2RedisKey(absl::string_view key) {
+  for (absl::string_view redis_key :
+       {kRedisInvalidationKey, kRedisHostKey, kRedisPortKey, kRedisPasswordKey,
+        kRedisSslKey, kRedisEnabledKey}) {
+    if (key == redis_key) return true;
+  }
+  return false;
+}
+
+// DHIS 2's reading of a boolean key: "on" or "true", in any case.
+bool IsOn(absl::string_view value) {
+  return absl::EqualsIgnoreCase(value, "on") ||
+         absl::EqualsIgnoreCase(value, "true");
+}
+
+// The loopback addresses `host` names, or none when it names another
+// machine. "localhost" may resolve to either family: both are served.
+std::vector<std::string> LoopbackAddresses(absl::string_view host) {
+  if (absl::EqualsIgnoreCase(host, "localhost")) return {"127.0.0.1", "::1"};
+  if (host == "::1" || host == "[::1]") return {"::1"};
+  if (absl::StartsWith(host, "127.") && ParseHost(host).ok() &&
+      std::count(host.begin(), host.end(), '.') == 3) {
+    return {std::string(host)};
+  }
+  return {};
+}
+
 class Resolver {
  public:
-  explicit Resolver(const PropertiesFile& file) : file_(file) {}
+  Resolver(const PropertiesFile& file, const Environment& env)
+      : file_(file), env_(env) {}
 
   // Resolves everything it can; problems go to errors().
   Config Resolve() {
@@ -175,6 +214,8 @@ class Resolver {
     settings_ = &config.settings;
     ResolveCluster(&config);
     ResolveCachemesh(&config);
+    ResolveRedis(&config);
+    ResolveFlushToken(&config);
     CheckCachemeshCombinations(config);
     CheckUnknownKeys();
     if (errors_.empty()) CheckComponents(config);
@@ -449,6 +490,99 @@ class Resolver {
     }
   }
 
+  // A DHIS 2 key as DHIS 2 reads it: its value, or `fallback` when unset.
+  // Recorded for --check_config (redis.password as a secret).
+  std::string ReadDhis2(absl::string_view key, absl::string_view fallback) {
+    const Property* property = file_.Find(key);
+    if (property == nullptr) {
+      Record(key, std::string(fallback), std::string(kDefaultOrigin));
+      return std::string(fallback);
+    }
+    Record(key, property->value, Origin(*property));
+    return property->value;
+  }
+
+  std::string WhereSet(absl::string_view key) const {
+    const Property* property = file_.Find(key);
+    return property == nullptr ? "default" : Where(*property);
+  }
+
+  // Whether and where to serve the Redis protocol (see RedisEndpoint).
+  void ResolveRedis(Config* config) {
+    const bool invalidation_on = IsOn(ReadDhis2(kRedisInvalidationKey, "off"));
+    const std::string host = ReadDhis2(kRedisHostKey, "localhost");
+    const std::string port = ReadDhis2(kRedisPortKey, "6379");
+    config->redis.password = ReadDhis2(kRedisPasswordKey, "");
+    const bool ssl = IsOn(ReadDhis2(kRedisSslKey, "off"));
+    const bool redis_enabled = IsOn(ReadDhis2(kRedisEnabledKey, "off"));
+    RedisEndpoint& redis = config->redis;
+    const std::string& mode = config->redis_mode;
+    if (mode == "off" || (mode == "auto" && !invalidation_on)) {
+      redis.because =
+          mode == "off"
+              ? absl::StrCat(kRedisModeKey, " = off (", WhereSet(kRedisModeKey),
+                             ")")
+              : absl::StrCat(kRedisInvalidationKey, " is off");
+      return;
+    }
+    redis.because =
+        mode == "on"
+            ? absl::StrCat(kRedisModeKey, " = on (", WhereSet(kRedisModeKey),
+                           ")")
+            : absl::StrCat(kRedisInvalidationKey, " = on (",
+                           WhereSet(kRedisInvalidationKey), ")");
+    redis.addresses = LoopbackAddresses(host);
+    if (redis.addresses.empty()) {
+      if (mode == "on") {
+        ErrorAtKey(kRedisModeKey,
+                   absl::StrCat("is on, but redis.host = ", host,
+                                " is not this machine's loopback (localhost, "
+                                "127.0.0.1, ::1): the Redis endpoint listens "
+                                "on loopback only"));
+      }
+      redis.because = absl::StrCat(kRedisHostKey, " = ", host,
+                                   " is another machine: DHIS 2 uses that "
+                                   "Redis");
+      return;
+    }
+    if (redis_enabled) {
+      ErrorAtKey(kRedisEnabledKey,
+                 "is on: DHIS 2 then needs a real Redis on redis.host and "
+                 "redis.port for sessions, leader election and its shared "
+                 "cache, and cachemesh stands in only for cache "
+                 "invalidation; set redis.enabled = off (sessions then stay "
+                 "on each node: keep sticky sessions), or point redis.host "
+                 "at a real Redis");
+    }
+    if (ssl) {
+      ErrorAtKey(kRedisSslKey,
+                 "is on, but cachemesh's Redis endpoint is plain text on "
+                 "loopback only: set redis.use.ssl = off");
+    }
+    absl::StatusOr<int> parsed_port = ParsePort(port);
+    if (!parsed_port.ok()) {
+      ErrorAtKey(kRedisPortKey, parsed_port.status().message());
+      return;
+    }
+    redis.port = *parsed_port;
+    if (redis.port == config->self.port || redis.port == config->http_port) {
+      ErrorAtKey(kRedisPortKey,
+                 absl::StrCat(redis.port, " is also this node's ",
+                              redis.port == config->self.port ? "cache port"
+                                                              : "HTTP port"));
+    }
+    redis.enabled = true;
+  }
+
+  void ResolveFlushToken(Config* config) {
+    if (config->flush_token_env.empty() || !env_) return;
+    const std::optional<std::string> token = env_(config->flush_token_env);
+    if (token.has_value() && !token->empty()) {
+      config->flush_authorization =
+          absl::StrCat(config->flush_auth_scheme, " ", *token);
+    }
+  }
+
   // The defaults that depend on this node's address and cache port.
   void SetComputedDefaults(Config* config) {
     const int cache_port = config->self.port;
@@ -567,6 +701,7 @@ class Resolver {
   }
 
   const PropertiesFile& file_;
+  const Environment& env_;
   std::vector<Setting>* settings_ = nullptr;
   std::vector<Diagnostic> errors_;
   std::vector<std::string> warnings_;
@@ -578,8 +713,9 @@ class Resolver {
 };
 
 absl::StatusOr<Config> Resolve(const PropertiesFile& file,
+                               const Environment& env,
                                std::vector<Diagnostic> errors) {
-  Resolver resolver(file);
+  Resolver resolver(file, env);
   Config config = resolver.Resolve();
   errors.insert(errors.end(), resolver.errors().begin(),
                 resolver.errors().end());
@@ -598,9 +734,30 @@ absl::StatusOr<Config> Resolve(const PropertiesFile& file,
 
 std::string DisplayValue(const Setting& setting) {
   if (setting.value.empty()) return "\"\"";
-  const SettingSpec* spec = FindSetting(setting.key);
-  if (spec != nullptr && spec->secret) return "(set, hidden)";
+  if (IsSecretKey(setting.key)) return "(set, hidden)";
   return setting.value;
+}
+
+std::string RedisLine(const RedisEndpoint& redis) {
+  if (!redis.enabled) return absl::StrCat("off: ", redis.because);
+  std::vector<std::string> listens;
+  for (const std::string& address : redis.addresses) {
+    listens.push_back(Peer{address, redis.port}.address());
+  }
+  return absl::StrCat("serves the Redis protocol on ",
+                      absl::StrJoin(listens, " and "), ", because ",
+                      redis.because, "; password ",
+                      redis.password.empty() ? "none (any is accepted)"
+                                             : "set, hidden");
+}
+
+std::string FlushLine(const Config& config) {
+  if (config.flush_url.empty()) return "no action (cachemesh.flush.url unset)";
+  return absl::StrCat(
+      config.flush_method, " ", config.flush_url, ", token ",
+      config.flush_authorization.empty()
+          ? absl::StrCat("none ($", config.flush_token_env, " unset or empty)")
+          : absl::StrCat("from $", config.flush_token_env, " (hidden)"));
 }
 
 void AppendPadded(std::string* out, absl::string_view text, size_t width) {
@@ -621,13 +778,15 @@ absl::StatusOr<Config> LoadConfig(const std::string& path,
   if (!text.ok()) return text.status();
   ParseOptions options;
   options.expands_variables = IsClusterOrCachemeshKey;
+  options.keeps_unresolved_variables = IsDhis2RedisKey;
   ParsedProperties parsed =
       ParsePropertiesCollectingErrors(*text, path, env, options);
-  return Resolve(parsed.file, std::move(parsed.errors));
+  return Resolve(parsed.file, env, std::move(parsed.errors));
 }
 
-absl::StatusOr<Config> ResolveConfig(const PropertiesFile& file) {
-  return Resolve(file, {});
+absl::StatusOr<Config> ResolveConfig(const PropertiesFile& file,
+                                     const Environment& env) {
+  return Resolve(file, env, {});
 }
 
 std::string FormatConfig(const Config& config) {
@@ -648,6 +807,8 @@ std::string FormatConfig(const Config& config) {
     append_line(i == 0 ? absl::StrCat("peers (", config.peers.size(), ")") : "",
                 config.peers[i].endpoint());
   }
+  append_line("redis", RedisLine(config.redis));
+  append_line("flush", FlushLine(config));
 
   size_t key_width = 3;
   size_t value_width = 5;

@@ -26,8 +26,10 @@ bool IsClusterOrCachemeshKey(absl::string_view key);
 absl::StatusOr<Config> LoadConfig(const std::string& path,
                                   const Environment& env);
 
-// Resolves an already parsed file (errors as for LoadConfig).
-absl::StatusOr<Config> ResolveConfig(const PropertiesFile& file);
+// Resolves an already parsed file (errors as for LoadConfig). `env` gives
+// the flush action's token; a null one has no variables.
+absl::StatusOr<Config> ResolveConfig(const PropertiesFile& file,
+                                     const Environment& env = nullptr);
 
 // The --check_config report: this node, its peers, and an aligned table of
 // every setting with its origin. Secret settings are never shown.

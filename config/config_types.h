@@ -26,6 +26,21 @@ struct Setting {
   std::string origin;
 };
 
+// The Redis-protocol endpoint that stands in for DHIS 2's Redis: from
+// DHIS 2's own redis.* keys (read as DHIS 2 reads them) and cachemesh.redis.*.
+struct RedisEndpoint {
+  bool enabled = false;
+  // Why it is on or off, for --check_config and the start-up log, e.g.
+  // "redis.cache.invalidation.enabled = on (dhis.conf:12)".
+  std::string because;
+  // Loopback addresses to listen on ("localhost": 127.0.0.1 and ::1).
+  std::vector<std::string> addresses;
+  int port = defaults::kRedisPort;
+  // redis.password, byte for byte as DHIS 2 sends it; empty: any password,
+  // the empty one included, is accepted. A secret.
+  std::string password;
+};
+
 struct Config {
   // The file it came from.
   std::string file;
@@ -56,6 +71,29 @@ struct Config {
   int events_buffer = defaults::kEventsBuffer;
   // "debug", "info", "warning" or "error".
   std::string log_level = std::string(defaults::kLogLevel);
+
+  RedisEndpoint redis;
+  // cachemesh.redis.enabled: "auto", "on" or "off".
+  std::string redis_mode = std::string(defaults::kRedisMode);
+  // cachemesh.redis.*: the endpoint's buffers (see RedisServerOptions).
+  int redis_max_output_bytes = defaults::kRedisMaxOutputBytes;
+  absl::Duration redis_park_for = defaults::kRedisParkFor;
+  int redis_park_messages = defaults::kRedisParkMessages;
+
+  // The flush action (cachemesh.flush.*): what makes the local app drop its
+  // caches when it may have missed invalidations. Empty url: none.
+  std::string flush_url;
+  std::string flush_method = std::string(defaults::kFlushMethod);
+  // The environment variable that holds the token, and the scheme it is
+  // sent with: "Authorization: <scheme> <token>".
+  std::string flush_token_env = std::string(defaults::kFlushTokenEnv);
+  std::string flush_auth_scheme = std::string(defaults::kFlushAuthScheme);
+  // The header value, from the environment at load time; empty when the
+  // variable is unset or empty. A secret.
+  std::string flush_authorization;
+  absl::Duration flush_retry = defaults::kFlushRetry;
+  absl::Duration flush_timeout = defaults::kFlushTimeout;
+  absl::Duration flush_coalesce = defaults::kFlushCoalesce;
 
   // Every effective setting: the cluster keys first, then every cachemesh.*
   // key, set or not.

@@ -55,6 +55,24 @@ inline constexpr absl::Duration kZmqHeartbeatInterval = absl::Seconds(1);
 inline constexpr absl::Duration kZmqHeartbeatTimeout = absl::Seconds(3);
 inline constexpr absl::Duration kZmqHeartbeatTtl = absl::Seconds(10);
 
+// The Redis-protocol endpoint. The port is DHIS 2's redis.port default.
+inline constexpr int kRedisPort = 6379;
+// "auto": serve when DHIS 2's redis.cache.invalidation.enabled is on and
+// redis.host is this machine's loopback.
+inline constexpr absl::string_view kRedisMode = "auto";
+inline constexpr int kRedisMaxOutputBytes = 64 << 20;
+inline constexpr absl::Duration kRedisParkFor = absl::Seconds(10);
+inline constexpr int kRedisParkMessages = 65536;
+
+// The flush action. DHIS 2 takes a personal access token as
+// "Authorization: ApiToken <token>".
+inline constexpr absl::string_view kFlushMethod = "POST";
+inline constexpr absl::string_view kFlushTokenEnv = "CACHEMESH_FLUSH_TOKEN";
+inline constexpr absl::string_view kFlushAuthScheme = "ApiToken";
+inline constexpr absl::Duration kFlushRetry = absl::Seconds(5);
+inline constexpr absl::Duration kFlushTimeout = absl::Seconds(30);
+inline constexpr absl::Duration kFlushCoalesce = absl::Seconds(1);
+
 }  // namespace defaults
 }  // namespace cachemesh
 

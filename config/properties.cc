@@ -192,6 +192,25 @@ bool IsVariableNameChar(char c) { return absl::ascii_isalnum(c) || c == '_'; }
 // (Apache Commons Text's StrSubstitutor). So a `$`, `{` or `}` written as an
 // escape acts exactly like a literal one. Reports every problem as
 // "FILE:LINE: <what>: message".
+enum class Expansion {
+  kOff,
+  // Unset or malformed references are errors (cachemesh's own keys).
+  kStrict,
+  // As DHIS 2 reads it: such references stay as text.
+  kLikeDhis2,
+};
+
+Expansion ExpansionFor(const ParseOptions& options, absl::string_view key) {
+  if (options.keeps_unresolved_variables &&
+      options.keeps_unresolved_variables(key)) {
+    return Expansion::kLikeDhis2;
+  }
+  if (!options.expands_variables || options.expands_variables(key)) {
+    return Expansion::kStrict;
+  }
+  return Expansion::kOff;
+}
+
 class TextDecoder {
  public:
   TextDecoder(absl::string_view file_name, int line, const Environment& env,
@@ -201,11 +220,12 @@ class TextDecoder {
   // Decodes `raw` into `out`. `what` names the text in messages. Returns
   // false when something was wrong (and reported). Linear in raw.size().
   bool Decode(absl::string_view raw, absl::string_view what,
-              bool expand_variables, std::string* out,
+              Expansion expansion, std::string* out,
               std::vector<Substitution>* substitutions) {
     what_ = std::string(what);
     ok_ = true;
-    if (!expand_variables) {
+    lenient_ = expansion == Expansion::kLikeDhis2;
+    if (expansion == Expansion::kOff) {
       Unescape(raw, out);
       return ok_;
     }
@@ -328,6 +348,11 @@ class TextDecoder {
       *at = name_end + 1;
       std::optional<std::string> value = env_(name);
       if (!value.has_value()) {
+        if (lenient_) {  // StrSubstitutor keeps the reference as text.
+          absl::StrAppend(out, "${", name, "}");
+          substitutions->push_back({name, false});
+          return true;
+        }
         Error(absl::StrCat("environment variable ${", name,
                            "} is not set (write ${", name,
                            ":-default} to make it optional)"));
@@ -341,12 +366,14 @@ class TextDecoder {
       const size_t fallback_start = name_end + 2;
       const size_t close = text.find('}', fallback_start);
       if (close == absl::string_view::npos) {
+        if (lenient_) return KeepAsText(at, out);
         Error(absl::StrCat("${", name, ":-... has no closing }"));
         return false;
       }
       const absl::string_view fallback =
           text.substr(fallback_start, close - fallback_start);
       if (absl::StrContains(fallback, "${")) {
+        if (lenient_) return KeepAsText(at, out);
         Error(absl::StrCat("${", name,
                            ":-...}: a default cannot contain ${...}"));
         return false;
@@ -362,11 +389,20 @@ class TextDecoder {
       substitutions->push_back({name, from_environment});
       return true;
     }
+    if (lenient_) return KeepAsText(at, out);
     Error(absl::StrCat("malformed ",
                        QuoteForMessage(text.substr(*at, name_end - *at + 1)),
                        ": expected ${NAME} or ${NAME:-default}, NAME made of "
                        "letters, digits and _ (write $${ for a literal ${)"));
     return false;
+  }
+
+  // A "${" that is no reference, for a lenient value: kept as text, and
+  // the scan goes on after it.
+  bool KeepAsText(size_t* at, std::string* out) {
+    out->append("${");
+    *at += 2;
+    return true;
   }
 
   absl::string_view file_name_;
@@ -375,6 +411,8 @@ class TextDecoder {
   std::vector<Diagnostic>* errors_;
   std::string what_;
   bool ok_ = true;
+  // DHIS 2's own reading: unset and malformed references stay as text.
+  bool lenient_ = false;
 };
 
 }  // namespace
@@ -449,12 +487,10 @@ ParsedProperties ParsePropertiesCollectingErrors(absl::string_view text,
     property.line = line.line;
     std::vector<Substitution> no_substitutions;
     if (!decoder.Decode(raw.key, absl::StrCat("key ", QuoteForMessage(raw.key)),
-                        /*expand_variables=*/false, &property.key,
-                        &no_substitutions)) {
+                        Expansion::kOff, &property.key, &no_substitutions)) {
       continue;  // Without a sure key the entry is useless.
     }
-    const bool expand =
-        !options.expands_variables || options.expands_variables(property.key);
+    const Expansion expand = ExpansionFor(options, property.key);
     std::string value;
     property.malformed =
         !decoder.Decode(raw.value, KeyForMessage(property.key), expand, &value,

@@ -82,6 +82,12 @@ struct ParseOptions {
   // value. Values not expanded are only unescaped: they keep `${` and `$${`,
   // whether written as is or as escapes.
   std::function<bool(absl::string_view key)> expands_variables;
+  // Keys whose value is expanded exactly as DHIS 2 expands it (commons-text
+  // StrSubstitutor): a ${VAR} that is unset, or a "${" that is no valid
+  // reference, stays as text instead of being an error. Takes precedence
+  // over expands_variables. For DHIS 2's own keys that cachemesh must read
+  // byte for byte as DHIS 2 does (redis.password, ...).
+  std::function<bool(absl::string_view key)> keeps_unresolved_variables;
 };
 
 // Everything that could be read, and every error found on the way.

@@ -102,6 +102,39 @@ absl::StatusOr<std::string> ParseLogLevelName(absl::string_view text) {
   return level;
 }
 
+absl::StatusOr<std::string> ParseRedisMode(absl::string_view text) {
+  std::string mode = absl::AsciiStrToLower(text);
+  if (mode == "auto" || mode == "on" || mode == "off") return mode;
+  return Invalid(text, "must be auto, on or off");
+}
+
+// Empty, or a URL the flush action can request.
+absl::StatusOr<std::string> ParseFlushUrl(absl::string_view text) {
+  return ParseAppHealthUrl(text);
+}
+
+absl::StatusOr<std::string> ParseFlushMethod(absl::string_view text) {
+  std::string method = absl::AsciiStrToUpper(text);
+  if (method == "POST" || method == "PUT" || method == "GET") return method;
+  return Invalid(text, "must be POST, PUT or GET");
+}
+
+// Empty (no token), or an environment variable's name.
+absl::StatusOr<std::string> ParseVariableName(absl::string_view text) {
+  const bool valid =
+      text.empty() ||
+      ((absl::ascii_isalpha(text[0]) || text[0] == '_') &&
+       std::all_of(text.begin(), text.end(), [](char c) {
+         return absl::ascii_isalnum(c) || c == '_';
+       }));
+  if (!valid) {
+    return Invalid(text,
+                   "is not an environment variable name (letters, digits "
+                   "and _, not starting with a digit)");
+  }
+  return std::string(text);
+}
+
 // --- The table. ---
 
 SettingSpec Text(std::string key, TextField field,
@@ -148,6 +181,98 @@ SettingSpec Doc(SettingSpec spec, std::string sets, std::string doc,
 SettingSpec With(SettingSpec spec, std::vector<SpecialValue> special) {
   spec.special = std::move(special);
   return spec;
+}
+
+// The Redis-protocol endpoint and the flush action.
+void AddRedisAndFlushRows(std::vector<SettingSpec>& table) {
+  table.push_back(Doc(
+      Text(
+          "cachemesh.redis.enabled",
+          [](Config& c) -> std::string& { return c.redis_mode; },
+          ParseRedisMode, "`auto`, `on`, `off`"),
+      "RedisServer",
+      "The Redis-protocol endpoint on loopback, where an unchanged DHIS 2 "
+      "publishes and subscribes its cache invalidations. `auto`: on when "
+      "DHIS 2's `redis.cache.invalidation.enabled` is on and `redis.host` is "
+      "this machine's loopback; `on`: also for apps that are not DHIS 2. It "
+      "listens on `redis.port` (see below)."));
+  table.push_back(Doc(
+      Count(
+          "cachemesh.redis.max.output.bytes",
+          [](Config& c) -> int& { return c.redis_max_output_bytes; }, 1024),
+      "RedisServerOptions.max_output_bytes",
+      "Bytes a Redis subscriber may leave unread. Beyond it the subscriber is "
+      "disconnected (it reconnects by itself) and the flush action runs."));
+  table.push_back(Doc(
+      With(Millis(
+               "cachemesh.redis.park.ms",
+               [](Config& c) -> absl::Duration& { return c.redis_park_for; },
+               0),
+           {{0, "keep none"}}),
+      "RedisServerOptions.park_for",
+      "How long messages for a channel whose subscriber is away (a client "
+      "reconnecting) are kept for its return. Older ones are dropped and the "
+      "flush action runs."));
+  table.push_back(Doc(
+      With(Count(
+               "cachemesh.redis.park.messages",
+               [](Config& c) -> int& { return c.redis_park_messages; }, 1),
+           {{0, "keep none"}}),
+      "RedisServerOptions.park_max_messages",
+      "Most messages kept that way; beyond it the flush action runs."));
+  table.push_back(Doc(
+      Text(
+          "cachemesh.flush.url",
+          [](Config& c) -> std::string& { return c.flush_url; },
+          ParseFlushUrl, "`http://` URL"),
+      "FlushActionOptions.url",
+      "What makes the local app drop all its caches when it may have missed "
+      "invalidations (an unrecoverable loss, a restart of this daemon, a "
+      "subscriber that fell behind, a received `CLEAR_ALL`). For DHIS 2: "
+      "`http://127.0.0.1:8080/api/maintenance/cacheClear` (with its context "
+      "path). Until it succeeds, `/health` answers 503. Empty: no action."));
+  table.push_back(Doc(
+      Text(
+          "cachemesh.flush.method",
+          [](Config& c) -> std::string& { return c.flush_method; },
+          ParseFlushMethod, "`POST`, `PUT`, `GET`"),
+      "FlushActionOptions.method", "The flush action's HTTP method."));
+  table.push_back(Doc(
+      Text(
+          "cachemesh.flush.token.env",
+          [](Config& c) -> std::string& { return c.flush_token_env; },
+          ParseVariableName, "an environment variable's name"),
+      "FlushActionOptions.authorization",
+      "The environment variable that holds the flush action's token (for "
+      "DHIS 2 a personal access token with authority F_PERFORM_MAINTENANCE). "
+      "Unset or empty: no Authorization header. The token is never printed."));
+  table.push_back(Doc(
+      Text(
+          "cachemesh.flush.auth.scheme",
+          [](Config& c) -> std::string& { return c.flush_auth_scheme; },
+          ParseName, "text without whitespace"),
+      "FlushActionOptions.authorization",
+      "Sent as `Authorization: <scheme> <token>`; DHIS 2 takes `ApiToken`."));
+  table.push_back(Doc(
+      Millis(
+          "cachemesh.flush.retry.ms",
+          [](Config& c) -> absl::Duration& { return c.flush_retry; }, 1),
+      "FlushActionOptions.retry_interval",
+      "How long after a failed flush action it is tried again."));
+  table.push_back(Doc(
+      Millis(
+          "cachemesh.flush.timeout.ms",
+          [](Config& c) -> absl::Duration& { return c.flush_timeout; }, 1),
+      "FlushActionOptions.timeout",
+      "How long one flush request may take (clearing caches can be slow)."));
+  table.push_back(Doc(
+      Millis(
+          "cachemesh.flush.coalesce.ms",
+          [](Config& c) -> absl::Duration& { return c.flush_coalesce; }, 0),
+      "FlushActionOptions.coalesce",
+      "Flushes asked for within this time of the last run share one "
+      "follow-up run, so a burst of losses clears the app's caches at most "
+      "twice (a guard against database stampedes)."));
 }
 
 std::vector<SettingSpec> BuildSettings() {
@@ -401,6 +526,7 @@ std::vector<SettingSpec> BuildSettings() {
       "larger TTLs overflow in libzmq and drop every connection at each "
       "heartbeat (libzmq issue #4226)";
   table.push_back(std::move(ttl));
+  AddRedisAndFlushRows(table);
   return table;
 }
 
@@ -511,6 +637,12 @@ const SettingSpec* FindSetting(absl::string_view key) {
     if (spec.key == key) return &spec;
   }
   return nullptr;
+}
+
+bool IsSecretKey(absl::string_view key) {
+  if (key == "redis.password") return true;
+  const SettingSpec* spec = FindSetting(key);
+  return spec != nullptr && spec->secret;
 }
 
 absl::Status ApplySetting(const SettingSpec& spec, absl::string_view text,

@@ -79,6 +79,10 @@ const std::vector<SettingSpec>& Settings();
 // The row for `key`, or nullptr.
 const SettingSpec* FindSetting(absl::string_view key);
 
+// True for keys whose value is never printed: the table's secrets, and
+// DHIS 2's redis.password.
+bool IsSecretKey(absl::string_view key);
+
 // Parses `text` by the row's kind, range and syntax, and stores it in
 // `config`. The error quotes the text and says what is wrong.
 absl::Status ApplySetting(const SettingSpec& spec, absl::string_view text,

@@ -8,18 +8,38 @@
 
 namespace cachemesh {
 
+absl::Status ValidateInvalidation(const v1::Invalidation& invalidation,
+                                  size_t index) {
+  if (invalidation.op() == v1::Invalidation::OP_UNSPECIFIED) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("invalidations[%d].op is missing", index));
+  }
+  const bool needs_region =
+      invalidation.op() != v1::Invalidation::CLEAR_ALL &&
+      invalidation.op() != v1::Invalidation::CHANNEL_MESSAGE;
+  if (needs_region && invalidation.region().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("invalidations[%d].region is empty", index));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateAppInvalidation(const v1::Invalidation& invalidation,
+                                     size_t index) {
+  if (invalidation.op() == v1::Invalidation::CHANNEL_MESSAGE) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "invalidations[%d].op CHANNEL_MESSAGE is for the Redis protocol only",
+        index));
+  }
+  return ValidateInvalidation(invalidation, index);
+}
+
 absl::Status ValidateInvalidations(
     absl::Span<const v1::Invalidation> invalidations) {
   for (size_t i = 0; i < invalidations.size(); ++i) {
-    const v1::Invalidation& invalidation = invalidations[i];
-    if (invalidation.op() == v1::Invalidation::OP_UNSPECIFIED) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("invalidations[%d].op is missing", i));
-    }
-    if (invalidation.region().empty() &&
-        invalidation.op() != v1::Invalidation::CLEAR_ALL) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("invalidations[%d].region is empty", i));
+    if (absl::Status valid = ValidateInvalidation(invalidations[i], i);
+        !valid.ok()) {
+      return valid;
     }
   }
   return absl::OkStatus();

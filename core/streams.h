@@ -198,9 +198,17 @@ class IncomingStream {
 // A stream: its origin's id and instance.
 using StreamId = std::pair<std::string, uint64_t>;
 
-// Checks what an app may publish; the error names the offending index.
+// Checks what may be published into a stream; the error names the
+// invalidation by its `index` in the caller's list.
+absl::Status ValidateInvalidation(const v1::Invalidation& invalidation,
+                                  size_t index);
 absl::Status ValidateInvalidations(
     absl::Span<const v1::Invalidation> invalidations);
+
+// What an app may publish through the HTTP API or the app channel: the
+// above, and no CHANNEL_MESSAGE (those come from the Redis protocol only).
+absl::Status ValidateAppInvalidation(const v1::Invalidation& invalidation,
+                                     size_t index);
 
 }  // namespace cachemesh
 

@@ -1,5 +1,6 @@
 #include "service/app_deliverer.h"
 
+#include <algorithm>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -8,8 +9,31 @@
 
 namespace cachemesh {
 
+namespace {
+
+bool IsChannelMessage(const AppDelivery& delivery) {
+  return delivery.invalidation != nullptr &&
+         delivery.invalidation->op() == v1::Invalidation::CHANNEL_MESSAGE;
+}
+
+}  // namespace
+
 void AppDeliverer::Deliver(std::vector<AppDelivery>& deliveries,
                            absl::Time now) {
+  for (const AppDelivery& delivery : deliveries) {
+    if (IsChannelMessage(delivery)) {
+      metrics_.invalidations_received->Increment();
+      metrics_.propagation_latency->Observe(
+          absl::ToDoubleSeconds(now - delivery.published_at));
+      if (hooks_.channel_message) {
+        hooks_.channel_message(delivery.invalidation->channel(),
+                               delivery.invalidation->payload());
+      }
+    }
+  }
+  deliveries.erase(
+      std::remove_if(deliveries.begin(), deliveries.end(), IsChannelMessage),
+      deliveries.end());
   if (deliveries.empty()) return;
   // Only this loop appends, so the ids the log will assign are known: the
   // events go to the apps first and are then moved into the log, uncopied.
@@ -20,6 +44,10 @@ void AppDeliverer::Deliver(std::vector<AppDelivery>& deliveries,
   for (const AppDelivery& delivery : deliveries) {
     if (delivery.kind == v1::AppEvent::FLUSH) {
       if (delivery.flushed_to != 0) metrics_.flushes->Increment();
+      if (hooks_.flush) {
+        hooks_.flush(absl::StrCat("FLUSH: ", delivery.reason),
+                     /*only_if_app_answers=*/delivery.flushed_to == 0);
+      }
       logger_.Warning(
           delivery.flushed_to == 0
               ? absl::StrCat("FLUSH: ", delivery.reason)
@@ -34,6 +62,11 @@ void AppDeliverer::Deliver(std::vector<AppDelivery>& deliveries,
       if (delivery.recovered) {
         metrics_.invalidations_recovered->Increment();
         ++recovered_by_origin[delivery.origin_id];
+      }
+      if (delivery.invalidation->op() == v1::Invalidation::CLEAR_ALL &&
+          hooks_.flush) {
+        hooks_.flush(absl::StrCat("CLEAR_ALL from ", delivery.origin_id),
+                     /*only_if_app_answers=*/false);
       }
     }
     frame_.Add({delivery.kind, delivery.origin_id, delivery.seq,

@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/streams.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace cachemesh {
@@ -100,15 +101,9 @@ absl::Status ValidateInvalidationList(const v1::InvalidationList& list) {
     return absl::InvalidArgumentError("invalidations is empty");
   }
   for (int i = 0; i < list.invalidations_size(); ++i) {
-    const v1::Invalidation& invalidation = list.invalidations(i);
-    if (invalidation.op() == v1::Invalidation::OP_UNSPECIFIED) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalidations[", i, "].op is missing"));
-    }
-    if (invalidation.op() != v1::Invalidation::CLEAR_ALL &&
-        invalidation.region().empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalidations[", i, "].region is empty"));
+    if (absl::Status valid = ValidateAppInvalidation(list.invalidations(i), i);
+        !valid.ok()) {
+      return valid;
     }
   }
   return absl::OkStatus();
