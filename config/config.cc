@@ -174,6 +174,11 @@ constexpr absl::string_view kRedisSslKey = "redis.use.ssl";
 constexpr absl::string_view kRedisEnabledKey = "redis.enabled";
 constexpr absl::string_view kRedisModeKey = "cachemesh.redis.enabled";
 
+bool IsClusterOrCachemeshKey(absl::string_view key) {
+  return absl::StartsWith(key, kClusterPrefix) ||
+         absl::StartsWith(key, kCachemeshPrefix);
+}
+
 bool IsDhis2RedisKey(absl::string_view key) {
   for (absl::string_view redis_key :
        {kRedisInvalidationKey, kRedisHostKey, kRedisPortKey, kRedisPasswordKey,
@@ -767,20 +772,21 @@ void AppendPadded(std::string* out, absl::string_view text, size_t width) {
 
 }  // namespace
 
-bool IsClusterOrCachemeshKey(absl::string_view key) {
-  return absl::StartsWith(key, kClusterPrefix) ||
-         absl::StartsWith(key, kCachemeshPrefix);
+ParseOptions DhisConfParseOptions() {
+  ParseOptions options;
+  options.expands_variables = IsClusterOrCachemeshKey;
+  options.keeps_unresolved_variables = IsDhis2RedisKey;
+  return options;
 }
+
+
 
 absl::StatusOr<Config> LoadConfig(const std::string& path,
                                   const Environment& env) {
   absl::StatusOr<std::string> text = ReadTextFile(path);
   if (!text.ok()) return text.status();
-  ParseOptions options;
-  options.expands_variables = IsClusterOrCachemeshKey;
-  options.keeps_unresolved_variables = IsDhis2RedisKey;
-  ParsedProperties parsed =
-      ParsePropertiesCollectingErrors(*text, path, env, options);
+  ParsedProperties parsed = ParsePropertiesCollectingErrors(
+      *text, path, env, DhisConfParseOptions());
   return Resolve(parsed.file, env, std::move(parsed.errors));
 }
 

@@ -16,9 +16,11 @@
 
 namespace cachemesh {
 
-// True for the keys cachemesh reads (cluster.* and cachemesh.*): ${...} is
-// expanded in their values only. Every other dhis.conf key is ignored.
-bool IsClusterOrCachemeshKey(absl::string_view key);
+// How cachemesh reads dhis.conf: ${...} is expanded in the values of its own
+// keys (cluster.* and cachemesh.*, strictly: an unset variable is an error)
+// and of the DHIS 2 keys it reads (redis.*, as DHIS 2 expands them: an unset
+// variable stays as text). Every other key is only unescaped, and ignored.
+ParseOptions DhisConfParseOptions();
 
 // Reads, parses and resolves a dhis.conf. On failure the status message lists
 // every error, one per line ("FILE:LINE: message" or "FILE: message"), in

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "config/reload.h"
 
 namespace cachemesh {
@@ -135,6 +136,44 @@ absl::Status Daemon::Init() {
       config_.node.id, config_.node.cluster, config_.self.endpoint(),
       mesh_->bound_endpoint(), config_.http_address, http_server_->port(),
       app_server_->endpoint(), config_.peers.size()));
+  logger_.Info(absl::StrCat(
+      "redis endpoint: ",
+      redis_ == nullptr
+          ? absl::StrCat("off, ", config_.redis.because)
+          : absl::StrCat("port ", redis_->port(), " on ",
+                         absl::StrJoin(config_.redis.addresses, " and "),
+                         ", because ", config_.redis.because)));
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::StartRedisServer() {
+  RedisServerOptions options;
+  options.addresses = config_.redis.addresses;
+  options.port = config_.redis.port;
+  options.password = config_.redis.password;
+  options.max_output_bytes = config_.redis_max_output_bytes;
+  options.park_for = config_.redis_park_for;
+  options.park_max_messages = config_.redis_park_messages;
+  absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Create(
+      options,
+      [this](const std::string& channel, const std::string& payload) {
+        return PublishChannelMessage(channel, payload);
+      },
+      [this](const std::string& reason) {
+        metrics_.redis_overflows->Increment();
+        RequestFlush(absl::StrCat("Redis subscriber: ", reason),
+                     /*only_if_app_answers=*/false);
+      },
+      [this] { return clock_.Now(); });
+  if (!server.ok()) {
+    return absl::Status(server.status().code(),
+                        absl::StrCat("Redis endpoint (", config_.redis.because,
+                                     "): ", server.status().message()));
+  }
+  redis_ = *std::move(server);
+  for (const std::string& note : redis_->bind_notes()) {
+    logger_.Warning(absl::StrCat("redis endpoint: ", note));
+  }
   return absl::OkStatus();
 }
 

@@ -39,10 +39,12 @@
 #include "service/daemon_metrics.h"
 #include "service/event_fd.h"
 #include "service/event_log.h"
+#include "service/flush_action.h"
 #include "service/http_backend.h"
 #include "service/http_server.h"
 #include "service/log.h"
 #include "service/metrics.h"
+#include "service/redis_server.h"
 #include "service/snapshot.h"
 #include "service/system_clock.h"
 
@@ -85,6 +87,7 @@ class Daemon : private NodeHost {
   Daemon(const Config& config, Logger& logger);
   absl::Status Init();
   NodeOptions MakeNodeOptions(absl::Time now) const;
+  absl::Status StartRedisServer();
 
   // The loop (daemon_loop.cc): one turn reads what is ready, ticks the node
   // when due, carries out its outputs and publishes a snapshot.
@@ -105,6 +108,15 @@ class Daemon : private NodeHost {
   // SIGHUP (daemon_reload.cc).
   void Reload();
 
+  // The app may have missed invalidations: runs the flush action, if any.
+  void RequestFlush(std::string reason, bool only_if_app_answers);
+  // A Redis-protocol PUBLISH: into the mesh, and to this node's own
+  // subscribers. Returns how many of those got it (the PUBLISH reply).
+  int64_t PublishChannelMessage(const std::string& channel,
+                                const std::string& payload);
+  // The Redis endpoint's and the flush action's figures, for /metrics.
+  void RecordRedisAndFlushMetrics();
+
   Config config_;
   Logger& logger_;
   SystemClock clock_;
@@ -117,6 +129,10 @@ class Daemon : private NodeHost {
   MetricsRegistry registry_;
   DaemonMetrics metrics_;
   std::unique_ptr<AppDeliverer> deliverer_;
+  // Null when cachemesh.flush.url is unset.
+  std::unique_ptr<FlushAction> flush_;
+  // Null when the Redis endpoint is off.
+  std::unique_ptr<RedisServer> redis_;
   SnapshotStore snapshots_;
   std::unique_ptr<AppHealthProber> prober_;
   std::unique_ptr<LoopBackend> backend_;
@@ -125,7 +141,8 @@ class Daemon : private NodeHost {
   std::unique_ptr<EventFd> stop_;
   std::unique_ptr<EventFd> reload_;
   absl::Time last_snapshot_ = absl::InfinitePast();
-  bool membership_changed_ = true;
+  // A snapshot must go out this turn (membership or the flush state changed).
+  bool snapshot_due_ = true;
   uint64_t malformed_envelopes_ = 0;
   uint64_t foreign_envelopes_ = 0;
   uint64_t nacks_reported_ = 0;

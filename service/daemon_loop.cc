@@ -47,6 +47,17 @@ std::shared_ptr<v1::Envelope> NewArenaEnvelope(size_t wire_size) {
   return std::shared_ptr<v1::Envelope>(holder, holder->envelope);
 }
 
+// What an app may publish on the app channel (no Redis-protocol messages).
+absl::Status ValidateAppList(const v1::InvalidationList& list) {
+  for (int i = 0; i < list.invalidations_size(); ++i) {
+    if (absl::Status valid = ValidateAppInvalidation(list.invalidations(i), i);
+        !valid.ok()) {
+      return valid;
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::string DescribeChange(const MembershipChange& change) {
   auto name = [](v1::MemberState state) -> std::string {
     return state == v1::MEMBER_STATE_UNSPECIFIED ? "-"
@@ -70,10 +81,12 @@ absl::Status Daemon::Run() {
   poller.AddFd(commands_->wake_fd());
   poller.AddFd(stop_->fd());
   poller.AddFd(reload_->fd());
+  if (redis_ != nullptr) poller.AddFd(redis_->fd());
   for (;;) {
-    const absl::Duration timeout =
-        std::clamp(driver_->node().NextDeadline() - clock_.Now(),
-                   absl::ZeroDuration(), kSnapshotInterval);
+    absl::Time deadline = driver_->node().NextDeadline();
+    if (redis_ != nullptr) deadline = std::min(deadline, redis_->NextDeadline());
+    const absl::Duration timeout = std::clamp(
+        deadline - clock_.Now(), absl::ZeroDuration(), kSnapshotInterval);
     absl::StatusOr<net::Ready> ready = poller.Wait(timeout);
     if (!ready.ok()) return ready.status();
     // Only what is ready: every idle look costs system calls.
@@ -85,6 +98,10 @@ absl::Status Daemon::Run() {
     if (!ready->meshes.empty()) HandleMesh();
     if (!ready->app_servers.empty()) HandleApps();
     if (fd_ready(commands_->wake_fd())) HandleCommands();
+    if (redis_ != nullptr) {
+      if (fd_ready(redis_->fd())) redis_->HandleReady();
+      redis_->Tick();
+    }
     Tick();
     driver_->CarryOutOutputs();
     PublishSnapshot(clock_.Now());
@@ -139,7 +156,8 @@ void Daemon::HandleApps() {
   }
   for (v1::InvalidationList& list : *lists) {
     const int count = list.invalidations_size();
-    absl::Status published = driver_->Publish(TakeInvalidations(list));
+    absl::Status published = ValidateAppList(list);
+    if (published.ok()) published = driver_->Publish(TakeInvalidations(list));
     if (!published.ok()) {
       logger_.Warning(
           absl::StrCat("app channel: rejected a list: ", published.message()));
@@ -195,7 +213,7 @@ void Daemon::Broadcast(std::shared_ptr<const v1::Envelope> envelope) {
 
 void Daemon::MembershipChanged(const MembershipChange& change) {
   logger_.Info(DescribeChange(change));
-  membership_changed_ = true;
+  snapshot_due_ = true;
 }
 
 void Daemon::Deliver(std::vector<AppDelivery>& deliveries) {
@@ -203,7 +221,7 @@ void Daemon::Deliver(std::vector<AppDelivery>& deliveries) {
 }
 
 void Daemon::PublishSnapshot(absl::Time now) {
-  if (!membership_changed_ && now - last_snapshot_ < kSnapshotInterval) {
+  if (!snapshot_due_ && now - last_snapshot_ < kSnapshotInterval) {
     return;
   }
   const Node& node = driver_->node();
@@ -214,13 +232,52 @@ void Daemon::PublishSnapshot(absl::Time now) {
   }
   snapshot.synced = node.Synced(now);
   snapshot.untrusted_reasons = node.UntrustedReasons(now);
+  if (flush_ != nullptr) {
+    const FlushAction::State flush = flush_->state();
+    if (flush.pending) snapshot.untrusted_reasons.push_back(flush.reason);
+  }
+  RecordRedisAndFlushMetrics();
   snapshot.taken_at = now;
   metrics_.RecordMembers(snapshot.members);
   metrics_.nacks_sent->Increment(node.stats().nacks_sent - nacks_reported_);
   nacks_reported_ = node.stats().nacks_sent;
   snapshots_.Publish(std::move(snapshot));
   last_snapshot_ = now;
-  membership_changed_ = false;
+  snapshot_due_ = false;
+}
+
+void Daemon::RequestFlush(std::string reason, bool only_if_app_answers) {
+  if (flush_ == nullptr) return;
+  flush_->Request(std::move(reason), only_if_app_answers);
+  snapshot_due_ = true;  // /health says so at once.
+}
+
+int64_t Daemon::PublishChannelMessage(const std::string& channel,
+                                      const std::string& payload) {
+  std::vector<v1::Invalidation> message(1);
+  message[0].set_op(v1::Invalidation::CHANNEL_MESSAGE);
+  message[0].set_channel(channel);
+  message[0].set_payload(payload);
+  if (driver_->Publish(std::move(message)).ok()) {
+    metrics_.invalidations_sent->Increment();
+  }
+  return redis_->Deliver(channel, payload);
+}
+
+void Daemon::RecordRedisAndFlushMetrics() {
+  if (redis_ != nullptr) {
+    const RedisServerStats stats = redis_->stats();
+    metrics_.redis_clients->Set(stats.clients);
+    metrics_.redis_subscriptions->Set(stats.subscriptions);
+    metrics_.redis_messages_in->SetTotal(stats.messages_in);
+    metrics_.redis_messages_out->SetTotal(stats.messages_out);
+  }
+  if (flush_ != nullptr) {
+    const FlushAction::State state = flush_->state();
+    metrics_.flush_runs->SetTotal(state.runs);
+    metrics_.flush_succeeded->SetTotal(state.succeeded);
+    metrics_.flush_failed->SetTotal(state.failed);
+  }
 }
 
 void Daemon::SayGoodbye() {

@@ -88,6 +88,37 @@ absl::StatusOr<DaemonMetrics> DaemonMetrics::Register(
              "How much later than the heartbeat interval heartbeats came.",
              HeartbeatLatenessBuckets()),
          m.heartbeat_lateness);
+  r.Take(registry.AddGauge("cachemesh_redis_clients",
+                           "Connections to the Redis-protocol endpoint."),
+         m.redis_clients);
+  r.Take(registry.AddGauge("cachemesh_redis_subscriptions",
+                           "Channels and patterns its clients subscribe to."),
+         m.redis_subscriptions);
+  constexpr absl::string_view kRedisMessagesHelp =
+      "Redis-protocol messages: PUBLISHes taken (in), messages queued to "
+      "local subscribers (out).";
+  r.Take(registry.AddCounter("cachemesh_redis_messages_total",
+                             kRedisMessagesHelp, {{"direction", "in"}}),
+         m.redis_messages_in);
+  r.Take(registry.AddCounter("cachemesh_redis_messages_total",
+                             kRedisMessagesHelp, {{"direction", "out"}}),
+         m.redis_messages_out);
+  r.Take(registry.AddCounter("cachemesh_redis_overflows_total",
+                             "Redis subscribers disconnected for falling "
+                             "behind, and parked messages dropped: each runs "
+                             "the flush action."),
+         m.redis_overflows);
+  constexpr absl::string_view kFlushHelp =
+      "Flush action HTTP requests to the local app, and how they ended.";
+  r.Take(registry.AddCounter("cachemesh_flush_actions_total", kFlushHelp,
+                             {{"result", "run"}}),
+         m.flush_runs);
+  r.Take(registry.AddCounter("cachemesh_flush_actions_total", kFlushHelp,
+                             {{"result", "succeeded"}}),
+         m.flush_succeeded);
+  r.Take(registry.AddCounter("cachemesh_flush_actions_total", kFlushHelp,
+                             {{"result", "failed"}}),
+         m.flush_failed);
   constexpr absl::string_view kReloadsHelp =
       "SIGHUP re-reads of the config file: applied, or refused (invalid "
       "file, nothing changed).";

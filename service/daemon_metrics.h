@@ -51,6 +51,21 @@ struct DaemonMetrics {
   // cachemesh_heartbeat_lateness_seconds: how much later than the heartbeat
   // interval a heartbeat came (the daemon decides whose: sent or received).
   Histogram* heartbeat_lateness = nullptr;
+  // cachemesh_redis_clients, cachemesh_redis_subscriptions: the Redis
+  // endpoint's connections and their channels plus patterns, now.
+  Gauge* redis_clients = nullptr;
+  Gauge* redis_subscriptions = nullptr;
+  // cachemesh_redis_messages_total{direction="in|out"}: PUBLISHes taken,
+  // messages queued to subscribers.
+  Counter* redis_messages_in = nullptr;
+  Counter* redis_messages_out = nullptr;
+  // cachemesh_redis_overflows_total: subscribers disconnected for falling
+  // behind, and parked messages dropped.
+  Counter* redis_overflows = nullptr;
+  // cachemesh_flush_actions_total{result="run|succeeded|failed"}.
+  Counter* flush_runs = nullptr;
+  Counter* flush_succeeded = nullptr;
+  Counter* flush_failed = nullptr;
   // cachemesh_config_reloads_total{result="applied|refused"}: SIGHUPs.
   Counter* config_reloads_applied = nullptr;
   Counter* config_reloads_refused = nullptr;

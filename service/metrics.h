@@ -31,6 +31,11 @@ class Counter {
   void Increment(uint64_t by = 1) {
     value_.fetch_add(by, std::memory_order_relaxed);
   }
+  // For a counter that mirrors a component's own running total (which never
+  // decreases): sets it to `total`.
+  void SetTotal(uint64_t total) {
+    value_.store(total, std::memory_order_relaxed);
+  }
   uint64_t value() const { return value_.load(std::memory_order_relaxed); }
 
  private:

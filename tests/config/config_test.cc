@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "config/properties.h"
+#include "config/settings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -31,12 +32,11 @@ constexpr char kFile[] = "dhis.conf";
 absl::StatusOr<Config> Resolve(
     absl::string_view text,
     absl::flat_hash_map<std::string, std::string> env = {}) {
-  ParseOptions options;
-  options.expands_variables = IsClusterOrCachemeshKey;
+  const Environment environment = FixedEnvironment(std::move(env));
   absl::StatusOr<PropertiesFile> file =
-      ParseProperties(text, kFile, FixedEnvironment(std::move(env)), options);
+      ParseProperties(text, kFile, environment, DhisConfParseOptions());
   if (!file.ok()) return file.status();
-  return ResolveConfig(*file);
+  return ResolveConfig(*file, environment);
 }
 
 // Resolves `text`, which must be valid.
@@ -547,12 +547,16 @@ TEST(ConfigTest, EverySettingIsListedOnceWithItsOrigin) {
       "cachemesh.batch.max.size = 8\n");
   std::vector<std::string> keys;
   for (const Setting& setting : config.settings) keys.push_back(setting.key);
-  EXPECT_THAT(keys, SizeIs(31));  // 3 cluster keys, 28 cachemesh keys.
+  // 3 cluster keys, every cachemesh key, then the 6 DHIS 2 redis.* keys.
+  const size_t cachemesh_keys = Settings().size();
+  ASSERT_THAT(keys, SizeIs(3 + cachemesh_keys + 6));
   EXPECT_EQ(keys[0], "cluster.hostname");
   EXPECT_EQ(keys[1], "cluster.cache.port");
   EXPECT_EQ(keys[2], "cluster.members");
   for (size_t i = 3; i < keys.size(); ++i) {
-    EXPECT_THAT(keys[i], StartsWith("cachemesh.")) << i;
+    EXPECT_THAT(keys[i], StartsWith(i < 3 + cachemesh_keys ? "cachemesh."
+                                                           : "redis."))
+        << i;
     for (size_t j = 0; j < i; ++j) EXPECT_NE(keys[i], keys[j]);
   }
   EXPECT_EQ(FindSetting(config, "cachemesh.batch.max.size")->value, "8");
@@ -917,6 +921,118 @@ TEST(FormatConfigTest, EmptyValuesAreQuoted) {
       line_start + 1, report.find('\n', line_start + 1) - line_start - 1);
   EXPECT_THAT(line, HasSubstr(" \"\" "));
   EXPECT_THAT(line, HasSubstr("dhis.conf:2"));
+}
+
+}  // namespace
+}  // namespace cachemesh
+
+namespace cachemesh {
+namespace {
+
+// --- The Redis-protocol endpoint: DHIS 2's redis.* keys. ---
+
+TEST(RedisEndpointTest, OffUnlessDhis2TurnsInvalidationOn) {
+  const Config config = Valid("cluster.hostname = a\n");
+  EXPECT_FALSE(config.redis.enabled);
+  EXPECT_EQ(config.redis.because,
+            "redis.cache.invalidation.enabled is off");
+}
+
+TEST(RedisEndpointTest, ServesDhis2sLocalhostRedisWithItsDefaults) {
+  const Config config = Valid(
+      "cluster.hostname = a\n"
+      "redis.cache.invalidation.enabled = on\n");  // 2
+  EXPECT_TRUE(config.redis.enabled);
+  EXPECT_THAT(config.redis.addresses, ElementsAre("127.0.0.1", "::1"));
+  EXPECT_EQ(config.redis.port, 6379);
+  EXPECT_EQ(config.redis.password, "");
+  EXPECT_EQ(config.redis.because,
+            "redis.cache.invalidation.enabled = on (dhis.conf:2)");
+  EXPECT_THAT(FormatConfig(config),
+              HasSubstr("serves the Redis protocol on 127.0.0.1:6379 and "
+                        "[::1]:6379"));
+}
+
+TEST(RedisEndpointTest, ReadsTheValuesAsDhis2Does) {
+  // DHIS 2 keeps an unset ${VAR} as text (commons-text StrSubstitutor), so
+  // the password it sends is the literal text, and so is cachemesh's.
+  const Config config = Valid(
+      "cluster.hostname = a\n"
+      "redis.cache.invalidation.enabled = TRUE\n"
+      "redis.host = 127.0.0.1\n"
+      "redis.port = ${REDIS_PORT}\n"
+      "redis.password = p${UNSET}w\\u0021 ${X\n",
+      {{"REDIS_PORT", "6380"}});
+  EXPECT_TRUE(config.redis.enabled);
+  EXPECT_THAT(config.redis.addresses, ElementsAre("127.0.0.1"));
+  EXPECT_EQ(config.redis.port, 6380);
+  EXPECT_EQ(config.redis.password, "p${UNSET}w! ${X");
+  EXPECT_THAT(FormatConfig(config), Not(HasSubstr("p${UNSET}")));
+}
+
+TEST(RedisEndpointTest, AnotherMachinesRedisIsLeftAlone) {
+  const Config config = Valid(
+      "cluster.hostname = a\n"
+      "redis.cache.invalidation.enabled = on\n"
+      "redis.host = redis.example.org\n"
+      "redis.enabled = on\n");
+  EXPECT_FALSE(config.redis.enabled);
+  EXPECT_THAT(config.redis.because, HasSubstr("is another machine"));
+}
+
+TEST(RedisEndpointTest, RefusesWhatOnlyARealRedisCanDo) {
+  EXPECT_THAT(Errors("cluster.hostname = a\n"
+                     "redis.cache.invalidation.enabled = on\n"
+                     "redis.enabled = on\n"
+                     "redis.use.ssl = on\n"),
+              ElementsAre(AllOf(StartsWith("dhis.conf:3: redis.enabled: is on"),
+                                HasSubstr("sessions, leader election")),
+                          AllOf(StartsWith("dhis.conf:4: redis.use.ssl: is on"),
+                                HasSubstr("plain text on loopback"))));
+}
+
+TEST(RedisEndpointTest, PortMustBeFreeOfTheOthers) {
+  EXPECT_THAT(Errors("cluster.hostname = a\n"
+                     "redis.cache.invalidation.enabled = on\n"
+                     "redis.port = 4001\n"),
+              ElementsAre("dhis.conf:3: redis.port: 4001 is also this node's "
+                          "cache port"));
+  EXPECT_THAT(Errors("cluster.hostname = a\n"
+                     "redis.cache.invalidation.enabled = on\n"
+                     "redis.port = 63 79\n"),
+              ElementsAre(StartsWith("dhis.conf:3: redis.port: \"63 79\" is "
+                                     "not a port number")));
+}
+
+TEST(RedisEndpointTest, CachemeshKeyTurnsItOnOrOff) {
+  const Config on = Valid("cluster.hostname = a\ncachemesh.redis.enabled = on\n");
+  EXPECT_TRUE(on.redis.enabled);
+  EXPECT_EQ(on.redis.because, "cachemesh.redis.enabled = on (dhis.conf:2)");
+  const Config off = Valid(
+      "cluster.hostname = a\nredis.cache.invalidation.enabled = on\n"
+      "cachemesh.redis.enabled = off\n");
+  EXPECT_FALSE(off.redis.enabled);
+  EXPECT_THAT(Errors("cluster.hostname = a\nredis.host = db1\n"
+                     "cachemesh.redis.enabled = on\n"),
+              ElementsAre(StartsWith("dhis.conf:3: cachemesh.redis.enabled: is "
+                                     "on, but redis.host = db1 is not this "
+                                     "machine's loopback")));
+}
+
+TEST(FlushActionConfigTest, TokenComesFromTheEnvironmentAndIsNeverShown) {
+  const Config config = Valid(
+      "cluster.hostname = a\n"
+      "cachemesh.flush.url = http://127.0.0.1:8080/api/maintenance/cacheClear\n",
+      {{"CACHEMESH_FLUSH_TOKEN", "d2p_secret"}});
+  EXPECT_EQ(config.flush_authorization, "ApiToken d2p_secret");
+  EXPECT_EQ(config.flush_method, "POST");
+  const std::string report = FormatConfig(config);
+  EXPECT_THAT(report, HasSubstr("POST http://127.0.0.1:8080/api/maintenance/"
+                                "cacheClear, token from $CACHEMESH_FLUSH_TOKEN "
+                                "(hidden)"));
+  EXPECT_THAT(report, Not(HasSubstr("d2p_secret")));
+  EXPECT_THAT(Errors("cluster.hostname = a\ncachemesh.flush.token.env = 1X\n"),
+              ElementsAre(HasSubstr("is not an environment variable name")));
 }
 
 }  // namespace

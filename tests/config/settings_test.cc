@@ -72,15 +72,15 @@ TEST(SettingsTest, SpecialValuesAreAcceptedAndNamedWhenOutOfRange) {
 }
 
 TEST(SettingsTest, SecretsAreNeverShown) {
-  std::string text = "cluster.hostname = a\n";
+  std::string text =
+      "cluster.hostname = a\nredis.cache.invalidation.enabled = on\n"
+      "redis.password = hush-redis\n";
   for (const SettingSpec& spec : Settings()) {
     if (spec.secret)
       absl::StrAppend(&text, spec.key, " = hush-", spec.key, "\n");
   }
-  ParseOptions options;
-  options.expands_variables = IsClusterOrCachemeshKey;
   ParsedProperties parsed = ParsePropertiesCollectingErrors(
-      text, "dhis.conf", FixedEnvironment({}), options);
+      text, "dhis.conf", FixedEnvironment({}), DhisConfParseOptions());
   absl::StatusOr<Config> config = ResolveConfig(parsed.file);
   ASSERT_TRUE(config.ok()) << config.status();
   const std::string report = FormatConfig(*config);
