@@ -66,6 +66,15 @@ bool ValidClientName(const std::string& name) {
   return true;
 }
 
+// Redis's name for a command in errors: "client|getname" for subcommands.
+std::string FullName(const std::string& name,
+                     const std::vector<std::string>& args) {
+  bool has_subcommands =
+      name == "client" || name == "pubsub" || name == "command";
+  if (!has_subcommands || args.size() < 2) return name;
+  return absl::StrCat(name, "|", absl::AsciiStrToLower(args[1]));
+}
+
 constexpr char kBadClientName[] =
     "ERR Client names cannot contain spaces, newlines or special characters.";
 
@@ -92,7 +101,7 @@ void RedisServer::Execute(Connection& c, const Args& args) {
              (!c.channels.empty() || !c.patterns.empty())) {
     AppendError(
         &c.output,
-        absl::StrCat("ERR Can't execute '", name,
+        absl::StrCat("ERR Can't execute '", FullName(name, args),
                      "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
                      "PING / QUIT / RESET are allowed in this context"));
   } else {

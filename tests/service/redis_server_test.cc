@@ -298,6 +298,10 @@ TEST_F(RedisServerTest, Resp2SubscribedModeRefusesOtherCommands) {
               "-ERR Can't execute 'publish': only (P|S)SUBSCRIBE / "
               "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
               "context\r\n");
+  ExpectReply(fd, Cmd({"CLIENT", "GETNAME"}),
+              "-ERR Can't execute 'client|getname': only (P|S)SUBSCRIBE / "
+              "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
+              "context\r\n");
   ExpectReply(fd, Cmd({"PING"}), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
   ExpectReply(fd, Cmd({"PING", "redis-py-health-check"}),
               "*2\r\n$4\r\npong\r\n" + Bulk("redis-py-health-check"));
