@@ -90,8 +90,35 @@ absl::Status Daemon::Init() {
   // Last-Event-ID from an earlier process is never mistaken for ours.
   events_ = std::make_unique<EventLog>(
       config_.events_buffer, static_cast<uint64_t>(absl::ToUnixMicros(now)));
-  deliverer_ =
-      std::make_unique<AppDeliverer>(*app_server_, *events_, metrics_, logger_);
+  if (!config_.flush_url.empty()) {
+    FlushActionOptions flush_options;
+    flush_options.url = config_.flush_url;
+    flush_options.method = config_.flush_method;
+    flush_options.authorization = config_.flush_authorization;
+    flush_options.retry_interval = config_.flush_retry;
+    flush_options.timeout = config_.flush_timeout;
+    flush_options.coalesce = config_.flush_coalesce;
+    flush_options.log = [this](const std::string& line) {
+      logger_.Info(absl::StrCat("flush action: ", line));
+    };
+    if (absl::Status made = Take(FlushAction::Create(flush_options), flush_);
+        !made.ok()) {
+      return made;
+    }
+  }
+  if (config_.redis.enabled) {
+    if (absl::Status made = StartRedisServer(); !made.ok()) return made;
+  }
+  AppDeliverer::Hooks hooks;
+  hooks.channel_message = [this](const std::string& channel,
+                                 const std::string& payload) {
+    if (redis_ != nullptr) redis_->Deliver(channel, payload);
+  };
+  hooks.flush = [this](std::string reason, bool only_if_app_answers) {
+    RequestFlush(std::move(reason), only_if_app_answers);
+  };
+  deliverer_ = std::make_unique<AppDeliverer>(*app_server_, *events_,
+                                              metrics_, logger_, hooks);
 
   if (!config_.app_health_url.empty()) {
     AppHealthOptions prober_options;
