@@ -10,7 +10,7 @@
 # output quotes every string with C-style escapes, and turns it into READY (on
 # the subscribe confirmation) and MSG <channel hex> <payload hex> lines in
 # FILE. redis-cli exits when the server goes away and does not reconnect: this
-# wrapper starts it again (backoff 0.1 s doubling to 1 s), so READY is written
+# wrapper starts it again (backoff 0.1, 0.2, 0.5 then 1 s), so READY is written
 # again after each resubscription. It runs until killed (SIGTERM ends
 # redis-cli too).
 #
@@ -112,15 +112,18 @@ convert() {
 
 subscribe() {
   [[ -n "$out" ]] || usage
-  local command=subscribe backoff=0.1 pid="" status
+  local command=subscribe backoff=0.1 pid="" status started
   ((pattern)) && command=psubscribe
   trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; exit 0' TERM INT
   while true; do
+    started=$SECONDS
     "${cli[@]}" --no-raw "$command" "$channel" > >(convert) &
     pid=$!
     wait "$pid"
     status=$?
     pid=""
+    # A subscription that lasted starts the backoff over.
+    ((SECONDS - started >= 5)) && backoff=0.1
     log "redis-cli exited with status $status; starting it again in ${backoff} s"
     sleep "$backoff"
     case "$backoff" in 0.1) backoff=0.2 ;; 0.2) backoff=0.5 ;; *) backoff=1 ;; esac
