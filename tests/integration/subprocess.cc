@@ -1,0 +1,80 @@
+#include "tests/integration/subprocess.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "gtest/gtest.h"
+#include "tests/integration/daemon_process.h"
+
+namespace cachemesh::testing {
+
+Subprocess::Subprocess(std::vector<std::string> argv, std::string log_path)
+    : log_path_(std::move(log_path)) {
+  std::vector<char*> raw;
+  for (std::string& argument : argv) raw.push_back(argument.data());
+  raw.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int log =
+        open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0666);
+    dup2(log, STDOUT_FILENO);
+    dup2(log, STDERR_FILENO);
+    execv(raw[0], raw.data());
+    std::fprintf(stderr, "exec %s: %s\n", raw[0], std::strerror(errno));
+    _exit(127);
+  }
+  EXPECT_GT(pid, 0) << "fork: " << std::strerror(errno);
+  pid_ = pid;
+}
+
+Subprocess::~Subprocess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+std::optional<int> Subprocess::WaitForExit(absl::Duration timeout) {
+  if (pid_ <= 0) return std::nullopt;
+  std::optional<int> code;
+  WaitUntil(
+      [&] {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+        code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        return true;
+      },
+      timeout);
+  if (code.has_value()) pid_ = -1;
+  return code;
+}
+
+void Subprocess::Stop(int signal) {
+  if (pid_ <= 0) return;
+  kill(pid_, signal);
+  if (!WaitForExit(absl::Seconds(5)).has_value()) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+}
+
+std::string Subprocess::log() const { return ReadFile(log_path_); }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace cachemesh::testing
