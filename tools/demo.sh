@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A live 3-node cachemesh cluster on this machine, in one minute:
-# membership, an invalidation crossing the mesh (with its latency), a node
-# killed with -9 and marked DEAD, what /health says, and a clean stop.
+# membership, an invalidation crossing the mesh (with its latency), DHIS 2's
+# Redis pub/sub served by each node's daemon (redis-cli publishing on one
+# node, redis-cli subscribers on every node), a node killed with -9 and
+# marked DEAD, what /health says, and a clean stop.
 #
 #   bazel run //tools:demo
 set -euo pipefail
@@ -27,10 +29,11 @@ free_port() {
 
 now_ms() { date +%s%3N; }
 
-declare -a cache http
+declare -a cache http redis
 for i in 1 2 3; do
   cache[i]=$(free_port)
   http[i]=$(free_port)
+  redis[i]=$(free_port)
 done
 
 start_node() {
@@ -46,6 +49,10 @@ cachemesh.bind.address = 127.0.0.1
 cachemesh.http.address = 127.0.0.1
 cachemesh.http.port = ${http[i]}
 cachemesh.client.endpoint = ipc://$work/n$i.sock
+# DHIS 2's own Redis keys: its cache invalidation goes to this node's daemon.
+redis.cache.invalidation.enabled = on
+redis.host = 127.0.0.1
+redis.port = ${redis[i]}
 EOF
   "$daemon" --config="$work/n$i.conf" >"$work/n$i.log" 2>&1 &
   pids[i]=$!
@@ -101,6 +108,22 @@ for i in 2 3; do
 done
 echo "  n2's propagation-latency histogram (mesh only):"
 api 2 /metrics | grep -E '^cachemesh_propagation_latency_seconds_(count|sum)' | sed 's/^/    /'
+
+say "DHIS 2's Redis pub/sub, served by each node's cachemeshd"
+channel=dhis2_cache_invalidation
+for i in 1 2 3; do
+  redis-cli -p "${redis[i]}" subscribe "$channel" >"$work/redis$i" 2>&1 &
+  pids+=($!)
+done
+subscribed() { for i in 1 2 3; do [[ $(wc -l <"$work/redis$i") -ge 3 ]] || return 1; done; }
+wait_for 5 subscribed
+message="Xk3v9aPq0Lm:update:org.hisp.dhis.user.User:42"
+echo "  redis-cli -p ${redis[1]} publish $channel $message"
+echo "    -> $(redis-cli -p "${redis[1]}" publish "$channel" "$message") (subscribers on n1 itself)"
+for i in 1 2 3; do
+  wait_for 5 grep -q "^$message\$" "$work/redis$i"
+  echo "  redis-cli subscriber on n$i got: $(tail -n 1 "$work/redis$i")"
+done
 
 say "Killing n3 with kill -9"
 killed=$(now_ms)
