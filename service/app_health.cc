@@ -1,6 +1,5 @@
 #include "service/app_health.h"
 
-#include <chrono>
 #include <cstdint>
 #include <utility>
 
@@ -11,38 +10,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/optional.h"
 #include "httplib.h"
+#include "service/app_client.h"
 #include "service/sigpipe.h"
 
 namespace cachemesh {
-namespace {
-
-std::string DescribeError(httplib::Error error, absl::Duration timeout) {
-  switch (error) {
-    case httplib::Error::Connection:
-      return "connection refused or unreachable";
-    case httplib::Error::ConnectionTimeout:
-      return absl::StrCat("no connection within ",
-                          absl::FormatDuration(timeout));
-    case httplib::Error::Read:
-      return absl::StrCat("no complete answer within ",
-                          absl::FormatDuration(timeout));
-    case httplib::Error::Write:
-      return "sending the request failed";
-    case httplib::Error::SSLConnection:
-      return "TLS handshake failed";
-    case httplib::Error::SSLServerVerification:
-      return "TLS server certificate not trusted";
-    default:
-      return absl::StrCat("request failed (", httplib::to_string(error), ")");
-  }
-}
-
-std::chrono::microseconds ToChrono(absl::Duration duration) {
-  return std::chrono::microseconds(absl::ToInt64Microseconds(duration));
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<AppHealthProber>> AppHealthProber::Create(
     AppHealthOptions options) {
   absl::StatusOr<HealthUrl> url = ParseHealthUrl(options.url);
@@ -70,19 +41,17 @@ std::string AppHealthProber::Describe(absl::string_view what) const {
 }
 
 AppHealthState AppHealthProber::ProbeOnce() {
-  httplib::Client client(url_.scheme_host_port);
-  client.set_connection_timeout(ToChrono(options_.timeout));
-  client.set_read_timeout(ToChrono(options_.timeout));
-  client.set_write_timeout(ToChrono(options_.timeout));
-  client.set_follow_location(false);
-  const httplib::Result result = client.Get(url_.path);
+  const std::unique_ptr<httplib::Client> client =
+      MakeAppClient(url_, options_.timeout);
+  client->set_follow_location(false);
+  const httplib::Result result = client->Get(url_.path);
 
   AppHealthState state;
   state.configured = true;
   state.checked_at = options_.now();
   if (!result) {
     state.status = AppHealthState::Status::kDown;
-    state.reason = Describe(DescribeError(result.error(), options_.timeout));
+    state.reason = Describe(DescribeRequestError(result.error(), options_.timeout));
   } else if (result->status >= 200 && result->status < 300) {
     state.status = AppHealthState::Status::kUp;
   } else {

@@ -1,37 +1,16 @@
 #include "service/flush_action.h"
 
 #include <algorithm>
-#include <chrono>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
+#include "service/app_client.h"
 #include "service/sigpipe.h"
 
 namespace cachemesh {
 namespace {
-
-std::string DescribeError(httplib::Error error, absl::Duration timeout) {
-  switch (error) {
-    case httplib::Error::Connection:
-      return "connection refused or unreachable";
-    case httplib::Error::ConnectionTimeout:
-      return absl::StrCat("no connection within ",
-                          absl::FormatDuration(timeout));
-    case httplib::Error::Read:
-      return absl::StrCat("no complete answer within ",
-                          absl::FormatDuration(timeout));
-    case httplib::Error::Write:
-      return "sending the request failed";
-    default:
-      return absl::StrCat("request failed (", httplib::to_string(error), ")");
-  }
-}
-
-std::chrono::microseconds ToChrono(absl::Duration duration) {
-  return std::chrono::microseconds(absl::ToInt64Microseconds(duration));
-}
 
 std::string FormatUtc(absl::Time time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
@@ -158,18 +137,16 @@ absl::optional<std::string> FlushAction::StartAttempt() {
 }
 
 FlushAction::Outcome FlushAction::Attempt() const {
-  httplib::Client client(url_.scheme_host_port);
-  client.set_connection_timeout(ToChrono(options_.timeout));
-  client.set_read_timeout(ToChrono(options_.timeout));
-  client.set_write_timeout(ToChrono(options_.timeout));
-  client.set_follow_location(false);
+  const std::unique_ptr<httplib::Client> client =
+      MakeAppClient(url_, options_.timeout);
+  client->set_follow_location(false);
   httplib::Request request;
   request.method = options_.method;
   request.path = url_.path;
   if (!options_.authorization.empty()) {
     request.set_header("Authorization", options_.authorization);
   }
-  const httplib::Result result = client.send(request);
+  const httplib::Result result = client->send(request);
 
   const std::string from = absl::StrCat(" from ", options_.url);
   if (!result) {
@@ -177,7 +154,7 @@ FlushAction::Outcome FlushAction::Attempt() const {
         result.error() == httplib::Error::Connection
             ? Outcome::Kind::kNotAnswering
             : Outcome::Kind::kFailed,
-        absl::StrCat(DescribeError(result.error(), options_.timeout), from)};
+        absl::StrCat(DescribeRequestError(result.error(), options_.timeout), from)};
   }
   return {result->status >= 200 && result->status < 300
               ? Outcome::Kind::kSucceeded
