@@ -1,7 +1,6 @@
 #include "tests/integration/daemon_process.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "tests/integration/subprocess.h"
 
 namespace cachemesh::testing {
 namespace {
@@ -74,21 +74,11 @@ int PickFreePort() {
   return ntohs(address.sin_port);
 }
 
-bool WaitUntil(const std::function<bool()>& condition,
-               absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!condition()) {
-    if (absl::Now() >= deadline) return false;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return true;
-}
-
 DaemonProcess::DaemonProcess(DaemonSpec spec)
     : spec_(std::move(spec)), dir_(MakeTempDir(spec_.id)) {}
 
 DaemonProcess::~DaemonProcess() {
-  if (running()) Signal(SIGKILL);
+  process_.reset();
   unlink(IpcPath().c_str());
   unlink((IpcPath() + ".events").c_str());
 }
@@ -146,75 +136,37 @@ DaemonProcess::Exit DaemonProcess::CheckConfig() const {
 
 std::optional<int> DaemonProcess::WaitForExit(absl::Duration timeout) {
   if (!running()) return std::nullopt;
-  std::optional<int> code;
-  WaitUntil(
-      [&] {
-        int status = 0;
-        if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
-        code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        return true;
-      },
-      timeout);
-  if (code.has_value()) pid_ = -1;
+  const std::optional<int> code = process_->WaitForExit(timeout);
+  if (code.has_value()) process_.reset();
   return code;
 }
 
 void DaemonProcess::Start() {
   WriteConfig();
-  const std::string binary = DaemonBinary();
-  std::vector<std::string> arguments = {"cachemeshd",
+  std::vector<std::string> arguments = {DaemonBinary(),
                                         "--config=" + config_path()};
   arguments.insert(arguments.end(), spec_.flags.begin(), spec_.flags.end());
-  std::vector<char*> argv;
-  for (std::string& argument : arguments) argv.push_back(argument.data());
-  argv.push_back(nullptr);
-  const std::string log_path = dir_ + "/log";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                         0666);
-    dup2(log, STDOUT_FILENO);
-    dup2(log, STDERR_FILENO);
-    execv(binary.c_str(), argv.data());
-    std::fprintf(stderr, "exec %s: %s\n", binary.c_str(), strerror(errno));
-    _exit(127);
-  }
-  ASSERT_GT(pid, 0) << "fork: " << strerror(errno);
-  pid_ = pid;
+  process_ = std::make_unique<Subprocess>(std::move(arguments), dir_ + "/log");
 }
 
 std::optional<absl::Duration> DaemonProcess::Signal(int signal,
                                                     absl::Duration timeout) {
   if (!running()) return std::nullopt;
   const absl::Time sent = absl::Now();
-  kill(pid_, signal);
+  process_->Signal(signal);
   if (signal != SIGTERM && signal != SIGKILL && signal != SIGINT) {
     return std::nullopt;
   }
-  std::optional<absl::Duration> took;
-  WaitUntil(
-      [&] {
-        int status = 0;
-        if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
-        took = absl::Now() - sent;
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        return true;
-      },
-      timeout);
-  if (!took.has_value()) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  pid_ = -1;
+  const std::optional<int> code = process_->WaitForExit(timeout);
+  const std::optional<absl::Duration> took =
+      code.has_value() ? std::optional<absl::Duration>(absl::Now() - sent)
+                       : std::nullopt;
+  exit_code_ = code.value_or(-1);
+  process_.reset();  // Kills it with -9 if it is still running.
   return took;
 }
 
-std::string DaemonProcess::log() const {
-  std::ifstream in(dir_ + "/log");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string DaemonProcess::log() const { return ReadFile(dir_ + "/log"); }
 
 DaemonProcess::Reply DaemonProcess::Get(const std::string& path) const {
   httplib::Client client = MakeClient(spec_.http_port);

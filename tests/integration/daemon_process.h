@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -18,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "proto/cachemesh.pb.h"
+#include "tests/integration/subprocess.h"
 
 namespace cachemesh::testing {
 
@@ -25,8 +27,6 @@ namespace cachemesh::testing {
 // kernel, then released).
 int PickFreePort();
 
-// Polls `condition` every 10 ms until it holds or `timeout` passes.
-bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout);
 
 struct DaemonSpec {
   std::string id;
@@ -72,8 +72,8 @@ class DaemonProcess {
   // Rewrites the dhis.conf with other extra lines (then SIGHUP applies it).
   void SetExtraLines(std::vector<std::string> extra_lines);
   std::string config_path() const;
-  bool running() const { return pid_ > 0; }
-  pid_t pid() const { return pid_; }
+  bool running() const { return process_ != nullptr; }
+  pid_t pid() const { return process_ == nullptr ? -1 : process_->pid(); }
   const DaemonSpec& spec() const { return spec_; }
   std::string address() const;  // "<host>:<cache port>"
   std::string log() const;
@@ -98,7 +98,7 @@ class DaemonProcess {
 
   DaemonSpec spec_;
   std::string dir_;
-  pid_t pid_ = -1;
+  std::unique_ptr<Subprocess> process_;
   int exit_code_ = -1;
 };
 

@@ -12,10 +12,19 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "tests/integration/daemon_process.h"
 
 namespace cachemesh::testing {
+
+bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
 
 Subprocess::Subprocess(std::vector<std::string> argv, std::string log_path)
     : log_path_(std::move(log_path)) {
@@ -58,14 +67,8 @@ std::optional<int> Subprocess::WaitForExit(absl::Duration timeout) {
   return code;
 }
 
-void Subprocess::Stop(int signal) {
-  if (pid_ <= 0) return;
-  kill(pid_, signal);
-  if (!WaitForExit(absl::Seconds(5)).has_value()) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
+void Subprocess::Signal(int signal) const {
+  if (pid_ > 0) kill(pid_, signal);
 }
 
 std::string Subprocess::log() const { return ReadFile(log_path_); }

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,9 @@
 #include "absl/time/time.h"
 
 namespace cachemesh::testing {
+
+// Polls `condition` every 10 ms until it holds or `timeout` passes.
+bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout);
 
 class Subprocess {
  public:
@@ -26,8 +30,10 @@ class Subprocess {
   // Waits (up to `timeout`) for the exit; its code, -1 for a signal, or
   // nullopt if it still runs.
   std::optional<int> WaitForExit(absl::Duration timeout);
-  // Sends `signal` and waits for the exit.
-  void Stop(int signal = 15);
+  // Sends `signal`; returns at once.
+  void Signal(int signal) const;
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   std::string log() const;
 
  private:
