@@ -180,12 +180,7 @@ bool IsClusterOrCachemeshKey(absl::string_view key) {
 }
 
 bool IsDhis2RedisKey(absl::string_view key) {
-  for (absl::string_view redis_key :
-       {kRedisInvalidationKey, kRedisHostKey, kRedisPortKey, kRedisPasswordKey,
-        kRedisSslKey, kRedisEnabledKey}) {
-    if (key == redis_key) return true;
-  }
-  return false;
+  return FindDhis2Key(key) != nullptr;
 }
 
 // DHIS 2's reading of a boolean key: "on" or "true", in any case.
@@ -495,13 +490,14 @@ class Resolver {
     }
   }
 
-  // A DHIS 2 key as DHIS 2 reads it: its value, or `fallback` when unset.
-  // Recorded for --check_config (redis.password as a secret).
-  std::string ReadDhis2(absl::string_view key, absl::string_view fallback) {
+  // A DHIS 2 key as DHIS 2 reads it: its value, or DHIS 2's default when
+  // unset. Recorded for --check_config (redis.password as a secret).
+  std::string ReadDhis2(absl::string_view key) {
     const Property* property = file_.Find(key);
     if (property == nullptr) {
-      Record(key, std::string(fallback), std::string(kDefaultOrigin));
-      return std::string(fallback);
+      const std::string fallback(FindDhis2Key(key)->dhis2_default);
+      Record(key, fallback, std::string(kDefaultOrigin));
+      return fallback;
     }
     Record(key, property->value, Origin(*property));
     return property->value;
@@ -514,12 +510,12 @@ class Resolver {
 
   // Whether and where to serve the Redis protocol (see RedisEndpoint).
   void ResolveRedis(Config* config) {
-    const bool invalidation_on = IsOn(ReadDhis2(kRedisInvalidationKey, "off"));
-    const std::string host = ReadDhis2(kRedisHostKey, "localhost");
-    const std::string port = ReadDhis2(kRedisPortKey, "6379");
-    config->redis.password = ReadDhis2(kRedisPasswordKey, "");
-    const bool ssl = IsOn(ReadDhis2(kRedisSslKey, "off"));
-    const bool redis_enabled = IsOn(ReadDhis2(kRedisEnabledKey, "off"));
+    const bool invalidation_on = IsOn(ReadDhis2(kRedisInvalidationKey));
+    const std::string host = ReadDhis2(kRedisHostKey);
+    const std::string port = ReadDhis2(kRedisPortKey);
+    config->redis.password = ReadDhis2(kRedisPasswordKey);
+    const bool ssl = IsOn(ReadDhis2(kRedisSslKey));
+    const bool redis_enabled = IsOn(ReadDhis2(kRedisEnabledKey));
     RedisEndpoint& redis = config->redis;
     const std::string& mode = config->redis_mode;
     if (mode == "off" || (mode == "auto" && !invalidation_on)) {

@@ -81,6 +81,9 @@ std::vector<std::string> RestartOnlyKeys() {
   for (const SettingSpec& spec : Settings()) {
     if (!spec.live) keys.push_back(spec.key);
   }
+  for (const Dhis2Key& dhis2_key : Dhis2RedisKeys()) {
+    keys.emplace_back(dhis2_key.key);
+  }
   return keys;
 }
 

@@ -31,8 +31,8 @@ ConfigChanges DiffConfigs(const Config& running, const Config& reloaded);
 void AdoptLiveSettings(const Config& reloaded, const ConfigChanges& changes,
                        Config& running);
 
-// Every key that can need a restart: the table's rows that are not live, and
-// the keys that say where this node is.
+// Every key that can need a restart: the table's rows that are not live, the
+// keys that say where this node is, and DHIS 2's redis.* keys.
 std::vector<std::string> RestartOnlyKeys();
 
 }  // namespace cachemesh

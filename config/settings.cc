@@ -639,8 +639,27 @@ const SettingSpec* FindSetting(absl::string_view key) {
   return nullptr;
 }
 
+const std::vector<Dhis2Key>& Dhis2RedisKeys() {
+  static const auto* const kKeys = new std::vector<Dhis2Key>{
+      {"redis.cache.invalidation.enabled", "off"},
+      {"redis.host", "localhost"},
+      {"redis.port", "6379"},
+      {"redis.password", "", /*secret=*/true},
+      {"redis.use.ssl", "off"},
+      {"redis.enabled", "off"},
+  };
+  return *kKeys;
+}
+
+const Dhis2Key* FindDhis2Key(absl::string_view key) {
+  for (const Dhis2Key& dhis2_key : Dhis2RedisKeys()) {
+    if (dhis2_key.key == key) return &dhis2_key;
+  }
+  return nullptr;
+}
+
 bool IsSecretKey(absl::string_view key) {
-  if (key == "redis.password") return true;
+  if (const Dhis2Key* dhis2_key = FindDhis2Key(key)) return dhis2_key->secret;
   const SettingSpec* spec = FindSetting(key);
   return spec != nullptr && spec->secret;
 }

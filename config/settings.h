@@ -79,6 +79,20 @@ const std::vector<SettingSpec>& Settings();
 // The row for `key`, or nullptr.
 const SettingSpec* FindSetting(absl::string_view key);
 
+// A DHIS 2 key that cachemesh reads as DHIS 2 reads it (docs/CONFIGURATION.md,
+// "DHIS 2's Redis keys"). Each changes only on restart.
+struct Dhis2Key {
+  absl::string_view key;
+  // DHIS 2's own default (ConfigurationKey).
+  absl::string_view dhis2_default;
+  bool secret = false;
+};
+
+// redis.cache.invalidation.enabled, redis.host, redis.port, redis.password,
+// redis.use.ssl, redis.enabled: in the order --check_config lists them.
+const std::vector<Dhis2Key>& Dhis2RedisKeys();
+const Dhis2Key* FindDhis2Key(absl::string_view key);
+
 // True for keys whose value is never printed: the table's secrets, and
 // DHIS 2's redis.password.
 bool IsSecretKey(absl::string_view key);
