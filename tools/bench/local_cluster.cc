@@ -33,9 +33,8 @@ absl::Status ErrnoError(absl::string_view what) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
 }
 
-// `count` distinct TCP ports on 127.0.0.1 that were free a moment ago: all
-// are bound to port 0 at once (so the kernel hands out distinct ones), then
-// released.
+}  // namespace
+
 absl::StatusOr<std::vector<int>> PickFreePorts(int count) {
   std::vector<int> fds;
   std::vector<int> ports;
@@ -64,6 +63,8 @@ absl::StatusOr<std::vector<int>> PickFreePorts(int count) {
   if (!status.ok()) return status;
   return ports;
 }
+
+namespace {
 
 absl::Status WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path);
@@ -117,7 +118,7 @@ bool AllAlive(int http_port, int expected) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
-    int nodes, Logger& logger) {
+    int nodes, Logger& logger, const ExtraConfig& extra_config) {
   if (nodes < 2) {
     return absl::InvalidArgumentError(
         absl::StrCat("a cluster needs at least 2 nodes, got ", nodes));
@@ -137,7 +138,9 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
         absl::StrCat("ipc:///tmp/cachemesh-bench-", getpid(), "-", i, ".sock");
     absl::Status written = WriteFile(
         node->config_path,
-        NodeConfigText(i, cache_ports, (*ports)[nodes + i], endpoint));
+        absl::StrCat(
+            NodeConfigText(i, cache_ports, (*ports)[nodes + i], endpoint),
+            extra_config ? extra_config(i) : ""));
     if (!written.ok()) return written;
     absl::StatusOr<Config> config =
         LoadConfig(node->config_path, FixedEnvironment({}));

@@ -1,4 +1,4 @@
-// A cluster of real cachemesh daemons inside this process, for the benchmark:
+// A cluster of real cachemesh daemons inside this process, for the benchmarks:
 // each node gets a generated dhis.conf (loaded with LoadConfig, so every
 // default is the daemon's own), ephemeral loopback ports, an ipc:// app
 // channel under /tmp, and its event loop on a thread of its own. Every node
@@ -6,6 +6,7 @@
 #ifndef CACHEMESH_TOOLS_BENCH_LOCAL_CLUSTER_H_
 #define CACHEMESH_TOOLS_BENCH_LOCAL_CLUSTER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -21,12 +22,21 @@
 namespace cachemesh {
 namespace bench {
 
+// `count` distinct TCP ports on 127.0.0.1 that were free a moment ago: all
+// are bound to port 0 at once (so the kernel hands out distinct ones), then
+// released.
+absl::StatusOr<std::vector<int>> PickFreePorts(int count);
+
 class LocalCluster {
  public:
+  // More dhis.conf lines for node `index`, e.g. to turn its Redis-protocol
+  // endpoint on.
+  using ExtraConfig = std::function<std::string(int index)>;
+
   // Starts `nodes` (at least 2) daemons logging through `logger`, which must
   // outlive the cluster. The cluster forms in the background.
-  static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(int nodes,
-                                                             Logger& logger);
+  static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(
+      int nodes, Logger& logger, const ExtraConfig& extra_config = nullptr);
 
   LocalCluster(const LocalCluster&) = delete;
   LocalCluster& operator=(const LocalCluster&) = delete;

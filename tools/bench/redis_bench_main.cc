@@ -26,6 +26,7 @@
 #include "absl/time/clock.h"
 #include "service/log.h"
 #include "tools/bench/measure.h"
+#include "tools/bench/local_cluster.h"
 #include "tools/bench/redis_cluster.h"
 #include "tools/bench/redis_load.h"
 
@@ -235,8 +236,15 @@ RedisLoadOptions LoadOptions(const Settings& settings) {
 absl::StatusOr<RedisLoadResults> RunCachemesh(const Settings& settings,
                                               absl::Duration* formed_in) {
   Logger logger(LogLevel::kWarning);
-  absl::StatusOr<std::unique_ptr<RedisLocalCluster>> cluster =
-      RedisLocalCluster::Start(settings.nodes, logger);
+  absl::StatusOr<std::vector<int>> redis_ports = PickFreePorts(settings.nodes);
+  if (!redis_ports.ok()) return redis_ports.status();
+  // Each daemon serves the Redis protocol on a port of its own.
+  absl::StatusOr<std::unique_ptr<LocalCluster>> cluster = LocalCluster::Start(
+      settings.nodes, logger, [&](int index) {
+        return absl::StrCat("cachemesh.redis.enabled = on\n",
+                            "redis.host = 127.0.0.1\n",
+                            "redis.port = ", (*redis_ports)[index], "\n");
+      });
   if (!cluster.ok()) return cluster.status();
   const absl::Time started = absl::Now();
   if (absl::Status formed = (*cluster)->WaitUntilFormed(kFormLimit);
@@ -245,10 +253,8 @@ absl::StatusOr<RedisLoadResults> RunCachemesh(const Settings& settings,
   }
   *formed_in = absl::Now() - started;
   RedisLoadOptions options = LoadOptions(settings);
-  options.publisher_port = (*cluster)->redis_port(0);
-  for (int i = 0; i < settings.nodes; ++i) {
-    options.subscriber_ports.push_back((*cluster)->redis_port(i));
-  }
+  options.publisher_port = (*redis_ports)[0];
+  options.subscriber_ports = *redis_ports;
   options.server_pid = 0;  // the daemons are this process's other threads
   absl::StatusOr<RedisLoadResults> results = RunRedisLoad(options);
   if (absl::Status stopped = (*cluster)->Stop(); !stopped.ok()) return stopped;

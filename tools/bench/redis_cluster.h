@@ -1,9 +1,7 @@
-// What the Redis pub/sub benchmark (tools/bench/redis_bench_main.cc) runs its
-// load against: a local cluster of real cachemesh daemons in this process
-// whose Redis-protocol endpoints are on (like LocalCluster, which cannot
-// turn them on, but each dhis.conf also says `cachemesh.redis.enabled = on`
-// and `redis.port = <a free port>`), a real redis-server child process, and
-// the CPU accounting of both from /proc/<pid>/task/*/schedstat.
+// What the Redis pub/sub benchmark (tools/bench/redis_bench_main.cc) compares
+// cachemesh's Redis-protocol endpoints (a LocalCluster) with: a real
+// redis-server child process; and the CPU accounting of both from
+// /proc/<pid>/task/*/schedstat.
 #ifndef CACHEMESH_TOOLS_BENCH_REDIS_CLUSTER_H_
 #define CACHEMESH_TOOLS_BENCH_REDIS_CLUSTER_H_
 
@@ -26,9 +24,6 @@
 namespace cachemesh {
 namespace bench {
 
-// `count` distinct TCP ports on 127.0.0.1 that were free a moment ago.
-absl::StatusOr<std::vector<int>> PickFreeTcpPorts(int count);
-
 // CPU nanoseconds of the threads of process `pid` (0: this process) so far,
 // by thread id, from /proc/<pid>/task/*/schedstat.
 std::vector<std::pair<int, int64_t>> TaskCpuNanos(pid_t pid);
@@ -38,44 +33,6 @@ std::vector<std::pair<int, int64_t>> TaskCpuNanos(pid_t pid);
 int64_t CpuDelta(const std::vector<std::pair<int, int64_t>>& before,
                  const std::vector<std::pair<int, int64_t>>& now,
                  const std::function<bool(int tid)>& counts);
-
-// N cachemesh daemons in this process, each serving the Redis protocol on
-// 127.0.0.1:redis_port(i); every node lists all the others as peers.
-class RedisLocalCluster {
- public:
-  static absl::StatusOr<std::unique_ptr<RedisLocalCluster>> Start(
-      int nodes, Logger& logger);
-  RedisLocalCluster(const RedisLocalCluster&) = delete;
-  RedisLocalCluster& operator=(const RedisLocalCluster&) = delete;
-  ~RedisLocalCluster();
-
-  // Waits until every node's GET /v1/members lists all nodes ALIVE.
-  absl::Status WaitUntilFormed(absl::Duration timeout) const;
-  // Stops every daemon, joins the loops, removes the generated files.
-  // Idempotent; returns the first event loop error.
-  absl::Status Stop();
-
-  int size() const { return static_cast<int>(nodes_.size()); }
-  int redis_port(int index) const { return nodes_[index]->config.redis.port; }
-  const Config& config(int index) const { return nodes_[index]->config; }
-
- private:
-  struct Node {
-    Config config;
-    std::string config_path;
-    std::unique_ptr<Daemon> daemon;
-    std::thread loop;
-    absl::Status loop_result;
-  };
-
-  explicit RedisLocalCluster(std::string dir) : dir_(std::move(dir)) {}
-  int FormedNodes() const;
-  void RemoveFiles();
-
-  std::string dir_;
-  std::vector<std::unique_ptr<Node>> nodes_;
-  bool stopped_ = false;
-};
 
 // A redis-server child process on 127.0.0.1:port() with persistence off,
 // killed with the benchmark (PR_SET_PDEATHSIG) if it dies first.
