@@ -104,6 +104,7 @@ absl::Status Daemon::Run() {
     }
     Tick();
     driver_->CarryOutOutputs();
+    if (redis_ != nullptr) redis_->FlushWrites();
     PublishSnapshot(clock_.Now());
   }
   SayGoodbye();

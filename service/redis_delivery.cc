@@ -38,13 +38,27 @@ int64_t RedisServer::Deliver(const std::string& channel,
     if (c == nullptr) continue;
     AppendMessage(*c, pattern, channel, payload);
     ++frames;
-  }
-  for (const auto& [pattern, id] : targets) {
-    if (Connection* c = Find(id)) Flush(*c);
+    // Sent by FlushWrites(), many messages in one write; at once only when
+    // the unsent output passes the limit (Flush enforces it).
+    if (c->output.size() - c->sent > options_.max_output_bytes) {
+      Flush(*c);
+    } else {
+      unflushed_.insert(id);
+    }
   }
   --busy_;
   Reap();
   return frames;
+}
+
+void RedisServer::FlushWrites() {
+  ++busy_;
+  for (uint64_t id : unflushed_) {
+    if (Connection* c = Find(id); c != nullptr && !c->closed) Flush(*c);
+  }
+  unflushed_.clear();
+  --busy_;
+  Reap();
 }
 
 void RedisServer::AppendMessage(Connection& c, const std::string* pattern,

@@ -168,7 +168,7 @@ void RedisServer::HandleReady() {
     if (!c->closed) Flush(*c);
   }
   --busy_;
-  Reap();
+  FlushWrites();  // What PUBLISHes here queued for other connections.
 }
 
 void RedisServer::AcceptAll(int listener) {

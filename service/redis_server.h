@@ -106,8 +106,12 @@ class RedisServer {
   // "pmessage" frame per matching pattern of every pattern subscriber (a
   // connection subscribed to both gets both, as in Redis). Returns the
   // number of frames queued. With no frame to queue, parks the message
-  // (see RedisServerOptions::park_for). Safe to call from on_publish.
+  // (see RedisServerOptions::park_for). Safe to call from on_publish. The
+  // frames are sent by FlushWrites() (HandleReady() ends with it), so that
+  // a batch of messages costs one write per connection.
   int64_t Deliver(const std::string& channel, const std::string& payload);
+  // Sends what Deliver() queued. Call after a batch of Deliver() calls.
+  void FlushWrites();
   // When Tick() must run (partial-command timeouts, park expiry);
   // InfiniteFuture() when nothing is pending.
   absl::Time NextDeadline() const;
@@ -202,6 +206,8 @@ class RedisServer {
   // re-entrant Deliver() or a close mid-command never frees one in use.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<uint64_t> to_reap_;
+  // Connections with frames from Deliver() not yet handed to the kernel.
+  absl::flat_hash_set<uint64_t> unflushed_;
   int busy_ = 0;  // nesting of HandleReady/Tick/Deliver; Reap() at 0
   // Subscribers by channel and by pattern, as connection ids.
   absl::flat_hash_map<std::string, std::set<uint64_t>> channel_subscribers_;
