@@ -37,8 +37,8 @@ struct StreamOptions {
   absl::Duration nack_interval = absl::Milliseconds(100);
   // NACKs without progress before giving up and flushing, counting only
   // those sent while the origin could not serve the gap itself (see
-  // IncomingStream::NoteNack): an origin that is ALIVE or SUSPECT and whose
-  // ring may still hold the gap is asked until it answers.
+  // IncomingStream::hopeless_nacks): an origin that is ALIVE or SUSPECT and
+  // whose ring may still hold the gap is asked until it answers.
   int nack_attempts = 10;
   // A gap that no live member can serve is flushed after it has been so
   // for this long.
