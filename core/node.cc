@@ -25,6 +25,9 @@ constexpr int kGoodTicksPerRecovery = 20;
 constexpr uint64_t kMaxSeq = uint64_t{1} << 62;
 // Unanswered NACKs to an origin before a relay is asked instead.
 constexpr int kNackAttemptsBeforeRelay = 3;
+// A gap open this many NACK intervals past the NACK delay makes the cache
+// untrusted: ordinary loss is recovered well within it.
+constexpr int kNackIntervalsBeforeUntrusted = 3;
 
 }  // namespace
 
@@ -318,6 +321,18 @@ bool Node::OriginServes(const IncomingStream& stream) const {
          origin->instance_id == stream.origin_instance();
 }
 
+bool Node::OriginMayServe(const IncomingStream& stream,
+                          uint64_t from_seq) const {
+  const Member* origin = members_.Find(stream.origin_id());
+  if (origin == nullptr || origin->instance_id != stream.origin_instance() ||
+      (origin->state != v1::ALIVE && origin->state != v1::SUSPECT)) {
+    return false;
+  }
+  // The ring holds the last recovery_buffer of what the origin published.
+  const uint64_t ring = static_cast<uint64_t>(options_.streams.recovery_buffer);
+  return stream.origin_announced() < from_seq + ring;
+}
+
 void Node::MarkProgressUrgent(const std::string& origin_id) {
   for (const auto& [key, stream] : streams_) {
     if (stream->origin_id() == origin_id) progress_urgent_.insert(key);
@@ -369,14 +384,16 @@ void Node::HandleBatch(const std::shared_ptr<const v1::Envelope>& shared,
 }
 
 std::string Node::ChooseResponder(const IncomingStream& stream,
-                                  uint64_t from_seq, absl::Time now) const {
+                                  uint64_t from_seq, bool origin_may_serve,
+                                  absl::Time now) const {
   const double scale = 1.0 + stats_.local_health;
   auto audible = [&](const Member& member) {
     return member.state == v1::ALIVE &&
            now - member.last_heard < member.detector.SuspectAfter(scale);
   };
   // The origin first; after kNackAttemptsBeforeRelay unanswered NACKs it may
-  // not hear us (a one-way cut), so try the relays.
+  // not hear us (a one-way cut), so try the relays, taking turns with the
+  // origin while it may still serve the gap.
   const Member* origin = members_.Find(stream.origin_id());
   const bool origin_audible = origin != nullptr &&
                               origin->instance_id == stream.origin_instance() &&
@@ -398,7 +415,11 @@ std::string Node::ChooseResponder(const IncomingStream& stream,
       best_progress = progress;
     }
   }
-  if (best.empty() && origin_audible) return origin->id;
+  const bool ask_origin = origin_audible || origin_may_serve;
+  if (ask_origin &&
+      (best.empty() || (origin_may_serve && stream.nack_attempts() % 2 == 0))) {
+    return origin->id;
+  }
   return best;
 }
 
@@ -413,14 +434,17 @@ void Node::RunRecovery(absl::Time now) {
       continue;
     }
     const auto [from, to] = stream.MissingRange();
-    if (stream.nack_attempts() >= options_.streams.nack_attempts) {
+    const bool origin_may_serve = OriginMayServe(stream, from);
+    if (!origin_may_serve &&
+        stream.hopeless_nacks() >= options_.streams.nack_attempts) {
       stream.FlushThrough(
           stream.GapEnd(),
           absl::StrFormat("no answer to %d loss reports for %s seq %d..%d",
                           stream.nack_attempts(), stream.origin_id(), from,
                           stream.GapEnd()),
           now, &outputs_.deliveries);
-    } else if (std::string responder = ChooseResponder(stream, from, now);
+    } else if (std::string responder =
+                   ChooseResponder(stream, from, origin_may_serve, now);
                !responder.empty()) {
       v1::Nack* nack = loss_report->add_nacks();
       nack->set_origin_id(stream.origin_id());
@@ -428,14 +452,17 @@ void Node::RunRecovery(absl::Time now) {
       nack->set_from_seq(from);
       nack->set_to_seq(to);
       nack->set_responder_id(responder);
-      stream.NoteNack(now);
+      stream.NoteNack(origin_may_serve, now);
       ++stats_.nacks_sent;
-    } else if (now - stream.gap_since() >= options_.streams.orphan_grace) {
-      stream.FlushThrough(
-          stream.GapEnd(),
-          absl::StrFormat("no live member holds %s seq %d..%d",
-                          stream.origin_id(), from, stream.GapEnd()),
-          now, &outputs_.deliveries);
+    } else {
+      stream.NoteUnserved(now);
+      if (now - stream.unserved_since() >= options_.streams.orphan_grace) {
+        stream.FlushThrough(
+            stream.GapEnd(),
+            absl::StrFormat("no live member holds %s seq %d..%d",
+                            stream.origin_id(), from, stream.GapEnd()),
+            now, &outputs_.deliveries);
+      }
     }
   }
   if (loss_report->nacks_size() > 0) Broadcast(std::move(report));
@@ -609,6 +636,20 @@ std::vector<std::string> Node::UntrustedReasons(absl::Time now) const {
           "member %s is ALIVE to others but not heard here for %d ms", id,
           absl::ToInt64Milliseconds(silence)));
     }
+  }
+  const StreamOptions& streams = options_.streams;
+  const absl::Duration gap_patience =
+      streams.nack_delay +
+      kNackIntervalsBeforeUntrusted * streams.nack_interval;
+  for (const auto& [key, stream] : streams_) {
+    if (!stream->HasGap() || now - stream->gap_since() < gap_patience) {
+      continue;
+    }
+    reasons.push_back(absl::StrFormat(
+        "waiting for %s seq %d..%d for %d ms (%d loss reports)",
+        stream->origin_id(), stream->contiguous() + 1, stream->GapEnd(),
+        absl::ToInt64Milliseconds(now - stream->gap_since()),
+        stream->nack_attempts()));
   }
   return reasons;
 }

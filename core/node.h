@@ -141,8 +141,10 @@ class Node {
   IncomingStream& StreamFor(const std::string& origin_id,
                             uint64_t origin_instance, uint64_t current_seq,
                             absl::Time now);
+  // Whom to name in the NACK for `stream`'s gap from `from_seq`; empty if
+  // nobody can be asked. `origin_may_serve` is OriginMayServe()'s answer.
   std::string ChooseResponder(const IncomingStream& stream, uint64_t from_seq,
-                              absl::Time now) const;
+                              bool origin_may_serve, absl::Time now) const;
   void AnswerNack(const v1::Nack& nack, const std::string& requester,
                   absl::Time now);
   void ReapStreams(absl::Time now);
@@ -150,6 +152,11 @@ class Node {
   // Whether the origin itself can serve `stream`: it is ALIVE in that
   // instance. Otherwise relays must say how far they have it.
   bool OriginServes(const IncomingStream& stream) const;
+  // Whether the origin may still answer a NACK for `stream` from `from_seq`:
+  // it is ALIVE or SUSPECT in that instance (silence is not death), and by
+  // what it announced its ring (as large as ours) can still hold `from_seq`.
+  // Such a gap is asked for until it is answered, never given up on.
+  bool OriginMayServe(const IncomingStream& stream, uint64_t from_seq) const;
 
   NodeOptions options_;
   absl::Time started_at_;

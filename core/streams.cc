@@ -1,6 +1,7 @@
 #include "core/streams.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -207,6 +208,7 @@ void IncomingStream::FlushThrough(uint64_t to, const std::string& reason,
   pending_.erase(pending_.begin(), pending_.upper_bound(to));
   DeliverReady(out);
   nack_attempts_ = 0;
+  hopeless_nacks_ = 0;
   NoteProgress(now);
 }
 
@@ -230,6 +232,7 @@ void IncomingStream::DeliverNext(StoredInvalidation stored, bool recovered,
   out->push_back(std::move(delivery));
   contiguous_ = stored.seq;
   nack_attempts_ = 0;
+  hopeless_nacks_ = 0;
   ring_.Push(std::move(stored));
 }
 
@@ -241,7 +244,9 @@ void IncomingStream::NoteProgress(absl::Time now) {
   }
   if (!HasGap()) {
     gap_since_ = absl::InfiniteFuture();
+    unserved_since_ = absl::InfiniteFuture();
     nack_attempts_ = 0;
+    hopeless_nacks_ = 0;
   } else if (gap_since_ == absl::InfiniteFuture()) {
     gap_since_ = now;
   }
@@ -260,9 +265,16 @@ std::pair<uint64_t, uint64_t> IncomingStream::MissingRange() const {
   return {first, last};
 }
 
-void IncomingStream::NoteNack(absl::Time now) {
+void IncomingStream::NoteNack(bool origin_may_serve, absl::Time now) {
   last_nack_ = now;
-  ++nack_attempts_;
+  unserved_since_ = absl::InfiniteFuture();
+  // Saturates: a gap may wait on a live origin for as long as it lives.
+  if (nack_attempts_ < std::numeric_limits<int>::max()) ++nack_attempts_;
+  if (!origin_may_serve) ++hopeless_nacks_;
+}
+
+void IncomingStream::NoteUnserved(absl::Time now) {
+  unserved_since_ = std::min(unserved_since_, now);
 }
 
 }  // namespace cachemesh

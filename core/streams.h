@@ -35,9 +35,13 @@ struct StreamOptions {
   absl::Duration nack_delay = absl::Milliseconds(5);
   // Between NACKs for the same gap.
   absl::Duration nack_interval = absl::Milliseconds(100);
-  // NACKs without progress before giving up and flushing.
+  // NACKs without progress before giving up and flushing, counting only
+  // those sent while the origin could not serve the gap itself (see
+  // IncomingStream::hopeless_nacks): an origin that is ALIVE or SUSPECT and
+  // whose ring may still hold the gap is asked until it answers.
   int nack_attempts = 10;
-  // A gap that no live member can serve is flushed after this.
+  // A gap that no live member can serve is flushed after it has been so
+  // for this long.
   absl::Duration orphan_grace = absl::Milliseconds(1500);
   // Largest range one NACK asks for.
   uint64_t max_nack_range = 4096;
@@ -155,16 +159,27 @@ class IncomingStream {
   std::pair<uint64_t, uint64_t> MissingRange() const;
   // The last sequence number of the first gap (what giving up must flush).
   uint64_t GapEnd() const;
-  // Recovery bookkeeping, driven by the node.
+  // Recovery bookkeeping, driven by the node. Progress (a delivery or a
+  // FLUSH) starts the counts over.
   absl::Time gap_since() const { return gap_since_; }
   absl::Time last_nack() const { return last_nack_; }
+  // NACKs sent for the current gap.
   int nack_attempts() const { return nack_attempts_; }
-  void NoteNack(absl::Time now);
+  // Of those, the ones sent while the origin could not serve the gap itself:
+  // the budget that nack_attempts bounds.
+  int hopeless_nacks() const { return hopeless_nacks_; }
+  void NoteNack(bool origin_may_serve, absl::Time now);
+  // No member could be asked for the gap; since when that has held
+  // (InfiniteFuture while someone could), for the orphan grace.
+  void NoteUnserved(absl::Time now);
+  absl::Time unserved_since() const { return unserved_since_; }
 
   const std::string& origin_id() const { return origin_id_; }
   uint64_t origin_instance() const { return origin_instance_; }
   uint64_t contiguous() const { return contiguous_; }
   uint64_t known_max() const { return known_max_; }
+  // The highest sequence number the origin itself announced.
+  uint64_t origin_announced() const { return origin_announced_; }
   absl::Time last_activity() const { return last_activity_; }
   const absl::flat_hash_map<std::string, uint64_t>& relay_progress() const {
     return relay_progress_;
@@ -190,6 +205,8 @@ class IncomingStream {
   absl::Time gap_since_ = absl::InfiniteFuture();
   absl::Time last_nack_ = absl::InfinitePast();
   int nack_attempts_ = 0;
+  int hopeless_nacks_ = 0;
+  absl::Time unserved_since_ = absl::InfiniteFuture();
   absl::Time last_activity_;
   uint64_t origin_announced_ = 0;
   absl::Time ahead_of_origin_since_ = absl::InfiniteFuture();

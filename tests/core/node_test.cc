@@ -4,13 +4,15 @@
 
 #include <memory>
 #include <set>
+#include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/fixtures.h"
 #include "tests/core/mini_cluster.h"
+#include "tests/fixtures.h"
 
 namespace cachemesh {
 namespace {
@@ -439,6 +441,152 @@ TEST(NodeTest, OtherClustersAreIgnored) {
   cluster.node(0).OnEnvelope(std::make_shared<const v1::Envelope>(stranger),
                              cluster.now());
   EXPECT_EQ(cluster.node(0).Members(cluster.now()).size(), 3u);
+}
+
+// Cuts recovery between origin n0 and receiver n2 while `cut` holds: n2
+// gets none of n0's batches (nor retransmissions), and n0 none of n2's loss
+// reports. Heartbeats pass both ways, so n0 stays ALIVE for everyone.
+MiniCluster::LinkFilter RecoveryCut(const bool& cut) {
+  return [&cut](int from, int to, const v1::Envelope& envelope) {
+    if (!cut) return true;
+    const bool batch_to_receiver = from == 0 && to == 2 && IsBatch(envelope);
+    const bool report_to_origin =
+        from == 2 && to == 0 && envelope.has_loss_report();
+    return !batch_to_receiver && !report_to_origin;
+  };
+}
+
+// The reasons of `i` that name an open gap.
+std::vector<std::string> GapReasons(MiniCluster& cluster, int i) {
+  std::vector<std::string> gaps;
+  for (const std::string& reason :
+       cluster.node(i).UntrustedReasons(cluster.now())) {
+    if (reason.find("waiting for") != std::string::npos) {
+      gaps.push_back(reason);
+    }
+  }
+  return gaps;
+}
+
+TEST(NodeTest, LiveOriginIsAskedUntilTheLinkIsBackNeverFlushed) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  bool cut = true;
+  cluster.SetFilter(RecoveryCut(cut));
+  std::vector<std::string> keys;
+  for (int i = 0; i < 30; ++i) {  // 3 s, far past 10 loss reports.
+    keys.push_back(absl::StrCat("k", i));
+    Publish(cluster, 0, {keys.back()});
+    cluster.Run(absl::Milliseconds(100));
+    if (i == 0) {  // An ordinary gap is not reported at once.
+      EXPECT_THAT(GapReasons(cluster, 2), IsEmpty());
+    }
+  }
+  EXPECT_EQ(cluster.StateOf(2, 0), v1::ALIVE);
+  EXPECT_EQ(cluster.StateOf(1, 0), v1::ALIVE);
+  EXPECT_EQ(Flushes(cluster, 2), 0);
+  EXPECT_THAT(DeliveredKeys(cluster, 2), IsEmpty());
+  const std::vector<std::string> open = GapReasons(cluster, 2);
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_THAT(open[0], ::testing::StartsWith("waiting for n0 seq 1..30 for "));
+  EXPECT_THAT(open[0], ::testing::HasSubstr(" loss reports)"));
+  const uint64_t nacks_during_cut = cluster.node(2).stats().nacks_sent;
+  EXPECT_GE(nacks_during_cut, 20u);
+  EXPECT_LE(nacks_during_cut, 31u);  // At most one per nack_interval.
+
+  cut = false;
+  cluster.Run(absl::Milliseconds(300));
+  EXPECT_THAT(DeliveredKeys(cluster, 2), ::testing::ElementsAreArray(keys));
+  EXPECT_TRUE(cluster.deliveries(2)[0].recovered);
+  EXPECT_EQ(Flushes(cluster, 2), 0);
+  EXPECT_THAT(cluster.node(2).UntrustedReasons(cluster.now()), IsEmpty());
+}
+
+TEST(NodeTest, OriginDyingWhileAskedHandsTheGapToARelay) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  bool cut = true;
+  cluster.SetFilter(RecoveryCut(cut));
+  Publish(cluster, 0, {"a", "b", "c"});
+  cluster.Run(absl::Seconds(2));
+  EXPECT_EQ(Flushes(cluster, 2), 0);
+  cluster.Crash(0);  // n1 holds everything.
+  cluster.Run(absl::Seconds(4));
+  EXPECT_THAT(DeliveredKeys(cluster, 2), ElementsAre("a", "b", "c"));
+  EXPECT_EQ(Flushes(cluster, 2), 0);
+  EXPECT_THAT(GapReasons(cluster, 2), IsEmpty());
+}
+
+TEST(NodeTest, OriginDyingWhileAskedWithNoHolderLeadsToAnOrphanFlush) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  // Nobody gets n0's batch, and n0 hears no loss report; its heartbeats
+  // tell n1 and n2 what they miss.
+  cluster.SetFilter([](int from, int to, const v1::Envelope& envelope) {
+    return !(from == 0 && IsBatch(envelope)) &&
+           !(to == 0 && envelope.has_loss_report());
+  });
+  Publish(cluster, 0, {"a"});
+  cluster.Run(absl::Seconds(2));
+  for (int receiver : {1, 2}) {
+    EXPECT_EQ(Flushes(cluster, receiver), 0) << receiver;
+    EXPECT_EQ(GapReasons(cluster, receiver).size(), 1u) << receiver;
+  }
+  cluster.Crash(0);
+  cluster.Run(absl::Seconds(4));
+  for (int receiver : {1, 2}) {
+    ASSERT_EQ(Flushes(cluster, receiver), 1) << receiver;
+    const AppDelivery& flush = cluster.deliveries(receiver)[0];
+    EXPECT_EQ(flush.flushed_to, 1u);
+    EXPECT_THAT(flush.reason, ::testing::HasSubstr("no live member holds"));
+    EXPECT_THAT(GapReasons(cluster, receiver), IsEmpty());
+  }
+}
+
+TEST(NodeTest, GoneFromALiveOriginStillFlushesAWaitingGap) {
+  MiniCluster cluster(3, NodeOptions());
+  cluster.Run(absl::Seconds(1));
+  bool cut = true;
+  cluster.SetFilter(RecoveryCut(cut));
+  Publish(cluster, 0, {"a", "b"});
+  cluster.Run(absl::Milliseconds(1500));
+  ASSERT_EQ(Flushes(cluster, 2), 0);
+  v1::Envelope envelope = From(cluster, 0);
+  v1::Gone* gone = envelope.mutable_gone();
+  gone->set_origin_id(MiniCluster::Id(0));
+  gone->set_origin_instance(cluster.node(0).options().instance_id);
+  gone->set_from_seq(1);
+  gone->set_to_seq(2);
+  cluster.node(2).OnEnvelope(std::make_shared<const v1::Envelope>(envelope),
+                             cluster.now());
+  cluster.Pump();
+  ASSERT_EQ(Flushes(cluster, 2), 1);
+  EXPECT_THAT(cluster.deliveries(2)[0].reason,
+              ::testing::HasSubstr("no longer holds"));
+  EXPECT_THAT(GapReasons(cluster, 2), IsEmpty());
+  cut = false;
+  Publish(cluster, 0, {"c"});
+  cluster.Run(absl::Milliseconds(100));
+  EXPECT_THAT(DeliveredKeys(cluster, 2), ElementsAre("c"));
+}
+
+TEST(NodeTest, GapBeyondWhatTheOriginsRingCanHoldIsNotWaitedFor) {
+  NodeOptions options;
+  options.streams.recovery_buffer = 4;
+  MiniCluster cluster(3, options);
+  cluster.Run(absl::Seconds(1));
+  bool cut = true;
+  cluster.SetFilter(RecoveryCut(cut));
+  for (const char* key : {"a", "b", "c", "d", "e", "f"}) {
+    Publish(cluster, 0, {key});
+    cluster.Run(absl::Milliseconds(1));
+  }
+  // n0 announced 6; a ring of 4 no longer holds seq 1, and n0 cannot say
+  // Gone: n2 gives up after nack_attempts, as before.
+  cluster.Run(absl::Seconds(2));
+  ASSERT_EQ(Flushes(cluster, 2), 1);
+  EXPECT_THAT(cluster.deliveries(2)[0].reason,
+              ::testing::HasSubstr("no answer to 10 loss reports"));
 }
 
 }  // namespace
