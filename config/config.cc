@@ -201,6 +201,14 @@ std::vector<std::string> LoopbackAddresses(absl::string_view host) {
   return {};
 }
 
+// Whether an http(s) URL's host is this machine's loopback.
+bool IsLoopbackUrl(absl::string_view url) {
+  absl::string_view rest = url.substr(url.find("://") + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  absl::StatusOr<Peer> server = ParseHostPort(rest, kDefaultCachePort);
+  return server.ok() && !LoopbackAddresses(server->host).empty();
+}
+
 class Resolver {
  public:
   Resolver(const PropertiesFile& file, const Environment& env)
@@ -573,9 +581,23 @@ class Resolver {
                                                               : "HTTP port"));
     }
     redis.enabled = true;
+    if (config->flush_url.empty()) {
+      warnings_.push_back(absl::StrCat(
+          file_.file_name,
+          ": the Redis endpoint is on but cachemesh.flush.url is not set: "
+          "when a subscriber may have missed a message, nothing can make "
+          "the app drop its caches"));
+    }
   }
 
   void ResolveFlushToken(Config* config) {
+    if (!config->flush_url.empty() && !IsLoopbackUrl(config->flush_url)) {
+      warnings_.push_back(absl::StrCat(
+          WhereSet("cachemesh.flush.url"),
+          ": cachemesh.flush.url names another machine: the flush action "
+          "is meant for this node's app, and its token travels in plain "
+          "HTTP"));
+    }
     if (config->flush_token_env.empty() || !env_) return;
     const std::optional<std::string> token = env_(config->flush_token_env);
     if (token.has_value() && !token->empty()) {
@@ -772,6 +794,7 @@ ParseOptions DhisConfParseOptions() {
   ParseOptions options;
   options.expands_variables = IsClusterOrCachemeshKey;
   options.keeps_unresolved_variables = IsDhis2RedisKey;
+  options.is_secret = IsSecretKey;
   return options;
 }
 

@@ -220,10 +220,11 @@ class TextDecoder {
   // Decodes `raw` into `out`. `what` names the text in messages. Returns
   // false when something was wrong (and reported). Linear in raw.size().
   bool Decode(absl::string_view raw, absl::string_view what,
-              Expansion expansion, std::string* out,
+              Expansion expansion, bool secret, std::string* out,
               std::vector<Substitution>* substitutions) {
     what_ = std::string(what);
     ok_ = true;
+    secret_ = secret;
     lenient_ = expansion == Expansion::kLikeDhis2;
     if (expansion == Expansion::kOff) {
       Unescape(raw, out);
@@ -284,7 +285,7 @@ class TextDecoder {
                              std::string* out) {
     const std::optional<uint32_t> unit = ReadUnicodeEscape(raw, at + 1);
     if (!unit.has_value()) {
-      Error(absl::StrCat("invalid escape ", QuoteForMessage(raw.substr(at, 6)),
+      Error(absl::StrCat("invalid escape ", Quote(raw.substr(at, 6)),
                          ": \\u must be followed by 4 hex digits"));
       return at + 2;
     }
@@ -297,7 +298,7 @@ class TextDecoder {
       }
       if (!low.has_value() || !IsLowSurrogate(*low)) {
         Error(absl::StrCat("unpaired UTF-16 surrogate ",
-                           QuoteForMessage(raw.substr(at, 6)),
+                           Quote(raw.substr(at, 6)),
                            ": a \\uD800-\\uDBFF escape must be followed by a "
                            "\\uDC00-\\uDFFF one"));
         return next;
@@ -306,7 +307,7 @@ class TextDecoder {
       next += 6;
     } else if (IsLowSurrogate(*unit)) {
       Error(absl::StrCat("unpaired UTF-16 surrogate ",
-                         QuoteForMessage(raw.substr(at, 6))));
+                         Quote(raw.substr(at, 6))));
       return next;
     }
     AppendUtf8(code_point, out);
@@ -391,10 +392,15 @@ class TextDecoder {
     }
     if (lenient_) return KeepAsText(at, out);
     Error(absl::StrCat("malformed ",
-                       QuoteForMessage(text.substr(*at, name_end - *at + 1)),
+                       Quote(text.substr(*at, name_end - *at + 1)),
                        ": expected ${NAME} or ${NAME:-default}, NAME made of "
                        "letters, digits and _ (write $${ for a literal ${)"));
     return false;
+  }
+
+  // A piece of the text for a message; nothing of a secret's.
+  std::string Quote(absl::string_view text) const {
+    return secret_ ? std::string("(in a secret value)") : QuoteForMessage(text);
   }
 
   // A "${" that is no reference, for a lenient value: kept as text, and
@@ -413,6 +419,8 @@ class TextDecoder {
   bool ok_ = true;
   // DHIS 2's own reading: unset and malformed references stay as text.
   bool lenient_ = false;
+  // Messages quote nothing of the value.
+  bool secret_ = false;
 };
 
 }  // namespace
@@ -487,14 +495,16 @@ ParsedProperties ParsePropertiesCollectingErrors(absl::string_view text,
     property.line = line.line;
     std::vector<Substitution> no_substitutions;
     if (!decoder.Decode(raw.key, absl::StrCat("key ", QuoteForMessage(raw.key)),
-                        Expansion::kOff, &property.key, &no_substitutions)) {
+                        Expansion::kOff, /*secret=*/false, &property.key,
+                        &no_substitutions)) {
       continue;  // Without a sure key the entry is useless.
     }
     const Expansion expand = ExpansionFor(options, property.key);
     std::string value;
+    const bool secret = options.is_secret && options.is_secret(property.key);
     property.malformed =
-        !decoder.Decode(raw.value, KeyForMessage(property.key), expand, &value,
-                        &property.substitutions);
+        !decoder.Decode(raw.value, KeyForMessage(property.key), expand, secret,
+                        &value, &property.substitutions);
     property.value = std::string(TrimLikeJava(value));
 
     auto [it, inserted] =

@@ -88,6 +88,8 @@ struct ParseOptions {
   // over expands_variables. For DHIS 2's own keys that cachemesh must read
   // byte for byte as DHIS 2 does (redis.password, ...).
   std::function<bool(absl::string_view key)> keeps_unresolved_variables;
+  // Keys whose value is a secret: error messages quote nothing of it.
+  std::function<bool(absl::string_view key)> is_secret;
 };
 
 // Everything that could be read, and every error found on the way.

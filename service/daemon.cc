@@ -187,9 +187,12 @@ absl::Status Daemon::StartRedisServer() {
         return PublishChannelMessage(channel, payload);
       },
       [this](const std::string& reason) {
+        // A subscriber may have missed messages; if the app is not running
+        // any more, it has nothing to flush.
         metrics_.redis_overflows->Increment();
+        logger_.Warning(absl::StrCat("redis endpoint: ", reason));
         RequestFlush(absl::StrCat("Redis subscriber: ", reason),
-                     /*only_if_app_answers=*/false);
+                     /*only_if_app_answers=*/true);
       },
       [this] { return clock_.Now(); });
   if (!server.ok()) {

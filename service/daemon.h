@@ -52,8 +52,9 @@ namespace cachemesh {
 
 class Daemon : private NodeHost {
  public:
-  // Binds the cache port, the app channel and the HTTP port; starts the HTTP
-  // server and the app prober. The loop starts with Run(). `logger` must
+  // Binds the cache port, the app channel, the HTTP port and the Redis
+  // endpoint (when on); starts the HTTP server, the app prober and the flush
+  // action. The loop starts with Run(). `logger` must
   // outlive the daemon (SIGHUP may change its level).
   static absl::StatusOr<std::unique_ptr<Daemon>> Create(const Config& config,
                                                         Logger& logger);

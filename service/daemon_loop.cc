@@ -289,6 +289,7 @@ void Daemon::SayGoodbye() {
   logger_.Info("stopping: saying goodbye to the cluster");
   driver_->Leave();
   driver_->CarryOutOutputs();
+  if (redis_ != nullptr) redis_->FlushWrites();
   absl::Time now = clock_.Now();
   PublishSnapshot(now);
   // Let ZeroMQ's I/O thread put LEAVE on the wire; sockets close with

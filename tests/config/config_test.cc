@@ -1019,6 +1019,34 @@ TEST(RedisEndpointTest, CachemeshKeyTurnsItOnOrOff) {
                                      "machine's loopback")));
 }
 
+TEST(RedisEndpointTest, WarnsWhenNothingCanFlushTheApp) {
+  const Config config = Valid(
+      "cluster.hostname = a\nredis.cache.invalidation.enabled = on\n");
+  EXPECT_THAT(config.warnings,
+              ElementsAre(HasSubstr("cachemesh.flush.url is not set")));
+}
+
+TEST(RedisEndpointTest, AnErrorInThePasswordQuotesNothingOfIt) {
+  const absl::StatusOr<Config> config =
+      Resolve("cluster.hostname = a\nredis.password = pa\\u12ss\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(),
+              HasSubstr("redis.password: invalid escape (in a secret value)"));
+  EXPECT_THAT(config.status().message(), Not(HasSubstr("12ss")));
+}
+
+TEST(FlushActionConfigTest, WarnsWhenTheUrlIsAnotherMachine) {
+  const Config config = Valid(
+      "cluster.hostname = a\n"
+      "cachemesh.flush.url = http://db.example.org:8080/api/x\n");
+  EXPECT_THAT(config.warnings,
+              ElementsAre(HasSubstr("names another machine")));
+  EXPECT_THAT(Valid("cluster.hostname = a\n"
+                    "cachemesh.flush.url = http://[::1]:8080/x\n")
+                  .warnings,
+              IsEmpty());
+}
+
 TEST(FlushActionConfigTest, TokenComesFromTheEnvironmentAndIsNeverShown) {
   const Config config = Valid(
       "cluster.hostname = a\n"
