@@ -14,10 +14,12 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
@@ -60,18 +62,27 @@ DaemonProcess::Reply ToReply(const httplib::Result& result) {
 }  // namespace
 
 int PickFreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ADD_FAILURE() << "no free port: " << strerror(errno);
+  // The kernel may hand a released port out again at once; a port given to
+  // one daemon of this test must not go to another.
+  static absl::Mutex mutex;
+  static auto* const given = new absl::flat_hash_set<int>();
+  absl::MutexLock lock(&mutex);
+  for (;;) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    socklen_t length = sizeof(address);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
+            0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      ADD_FAILURE() << "no free port: " << strerror(errno);
+    }
+    close(fd);
+    const int port = ntohs(address.sin_port);
+    if (given->insert(port).second) return port;
   }
-  close(fd);
-  return ntohs(address.sin_port);
 }
 
 DaemonProcess::DaemonProcess(DaemonSpec spec)

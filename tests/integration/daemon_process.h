@@ -24,7 +24,7 @@
 namespace cachemesh::testing {
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0 by the
-// kernel, then released).
+// kernel, then released), and never returned before in this process.
 int PickFreePort();
 
 
