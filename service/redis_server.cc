@@ -176,7 +176,7 @@ void RedisServer::HandleReady() {
   for (int i = 0; i < count; ++i) {
     uint64_t key = events[i].data.u64;
     if (key & kListenerTag) {
-      AcceptAll(key & ~kListenerTag);
+      AcceptAll(listeners_[key & ~kListenerTag]);
       continue;
     }
     Connection* c = Find(key);
@@ -188,10 +188,9 @@ void RedisServer::HandleReady() {
   FlushWrites();  // What PUBLISHes here queued for other connections.
 }
 
-void RedisServer::AcceptAll(size_t listener) {
+void RedisServer::AcceptAll(int listener) {
   for (int i = 0; i < kMaxAcceptsPerEvent; ++i) {
-    int fd = accept4(listeners_[listener], nullptr, nullptr,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR) continue;
       // The pending connection stays queued, so the level-triggered

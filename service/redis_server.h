@@ -45,7 +45,8 @@ struct RedisServerOptions {
   // clients must authenticate as "default" with this password first.
   std::string password;
   // Per connection; a connection whose unsent output exceeds it is
-  // disconnected, and on_loss is called when it was a subscriber.
+  // disconnected, and on_loss is called when message frames were among
+  // the unsent output. A drained output buffer over 1 MiB is freed.
   size_t max_output_bytes = 64 << 20;
   // A command left half-sent with no new bytes for this long closes the
   // connection. Idle connections are NEVER timed out (Lettuce sends no
@@ -77,7 +78,8 @@ struct RedisServerOptions {
   size_t max_message_bytes = 1 << 20;
   // Limits of the request parser.
   RespParserOptions parser;
-  // Limits of the request parser before AUTH when a password is set.
+  // Limits of the request parser before AUTH when a password is set
+  // (Redis: 10 arguments, 16 KiB bulks).
   RespParserOptions unauthenticated_parser = {10, 16 << 10, 16 << 10, 64 << 10};
 };
 
@@ -108,7 +110,7 @@ class RedisServer {
   // on_loss: a local subscriber may have missed messages (message frames
   // never sent to a closed connection, a replay window that expired or
   // overflowed); reason for logs/health. May re-enter Deliver().
-  // now: the clock for timeouts and parking.
+  // now: the clock for timeouts and replay windows.
   // Fails when an address is not an IP literal or cannot be bound or
   // listened on (see RedisServerOptions::addresses), naming it.
   static absl::StatusOr<std::unique_ptr<RedisServer>> Create(
@@ -136,15 +138,14 @@ class RedisServer {
   // connection subscribed to both gets both, as in Redis). Returns the
   // number of frames queued. Records the message when the channel has a
   // replay window (see RedisServerOptions::park_for). Safe to call from
-  // on_publish and on_loss. The
-  // frames are sent by FlushWrites() (HandleReady() ends with it), so that
-  // a batch of messages costs one write per connection.
+  // on_publish and on_loss. The frames are sent by FlushWrites()
+  // (HandleReady() ends with it), so that a batch of messages costs one
+  // write per connection.
   int64_t Deliver(const std::string& channel, const std::string& payload);
   // Sends what Deliver() queued. Call after a batch of Deliver() calls.
   void FlushWrites();
   // When Tick() must run (partial-command timeouts, replay windows, a
-  // paused listener);
-  // InfiniteFuture() when nothing is pending.
+  // paused listener); InfiniteFuture() when nothing is pending.
   absl::Time NextDeadline() const;
   // Closes timed-out half-sent connections, ends expired replay windows
   // and resumes paused listeners.
@@ -202,7 +203,7 @@ class RedisServer {
 
   // Sockets and the connection life cycle (redis_server.cc).
   absl::Status Listen();
-  void AcceptAll(size_t listener);
+  void AcceptAll(int listener);
   // Takes the listeners out of epoll for a while (out of fds or memory).
   void PauseAccepting();
   void ResumeAccepting();
