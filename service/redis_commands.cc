@@ -17,31 +17,6 @@ namespace {
 constexpr char kVersion[] = "7.2.4";
 constexpr size_t kMaxEchoedName = 128;
 
-struct CommandSpec {
-  const char* name;
-  int arity;           // N: exactly N words; -N: at least N
-  bool no_auth;        // allowed before AUTH
-  bool in_subscribed;  // allowed in RESP2 subscribed mode
-};
-
-constexpr CommandSpec kCommands[] = {
-    {"auth", -2, true, false},         {"client", -2, false, false},
-    {"command", -1, false, false},     {"echo", 2, false, false},
-    {"hello", -1, true, false},        {"info", -1, false, false},
-    {"ping", -1, false, true},         {"psubscribe", -2, false, true},
-    {"publish", 3, false, false},      {"pubsub", -2, false, false},
-    {"punsubscribe", -1, false, true}, {"quit", -1, true, true},
-    {"reset", 1, true, true},          {"select", 2, false, false},
-    {"subscribe", -2, false, true},    {"unsubscribe", -1, false, true},
-};
-
-const CommandSpec* FindCommand(const std::string& name) {
-  for (const CommandSpec& spec : kCommands) {
-    if (name == spec.name) return &spec;
-  }
-  return nullptr;
-}
-
 bool ArityOk(int arity, size_t words) {
   return arity >= 0 ? words == static_cast<size_t>(arity)
                     : words >= static_cast<size_t>(-arity);
@@ -80,10 +55,36 @@ constexpr char kBadClientName[] =
 
 }  // namespace
 
+const RedisServer::CommandSpec* RedisServer::FindCommand(
+    const std::string& name) {
+  static constexpr CommandSpec kCommands[] = {
+      {"auth", -2, true, false, &RedisServer::Auth},
+      {"client", -2, false, false, &RedisServer::Client},
+      {"command", -1, false, false, &RedisServer::Command},
+      {"echo", 2, false, false, &RedisServer::Echo},
+      {"hello", -1, true, false, &RedisServer::Hello},
+      {"info", -1, false, false, &RedisServer::Info},
+      {"ping", -1, false, true, &RedisServer::Ping},
+      {"psubscribe", -2, false, true, &RedisServer::Psubscribe},
+      {"publish", 3, false, false, &RedisServer::Publish},
+      {"pubsub", -2, false, false, &RedisServer::Pubsub},
+      {"punsubscribe", -1, false, true, &RedisServer::Punsubscribe},
+      {"quit", -1, true, true, &RedisServer::Quit},
+      {"reset", 1, true, true, &RedisServer::Reset},
+      {"select", 2, false, false, &RedisServer::Select},
+      {"subscribe", -2, false, true, &RedisServer::Subscribe},
+      {"unsubscribe", -1, false, true, &RedisServer::Unsubscribe},
+  };
+  for (const CommandSpec& spec : kCommands) {
+    if (name == spec.name) return &spec;
+  }
+  return nullptr;
+}
+
 void RedisServer::Execute(Connection& c, const Args& args) {
   std::string name = absl::AsciiStrToLower(args[0]);
   if (name == "post" || name == "host:") {  // cross-protocol scripting
-    Close(c);
+    Close(c, "sent an HTTP request");
     return;
   }
   const CommandSpec* spec = FindCommand(name);
@@ -105,47 +106,34 @@ void RedisServer::Execute(Connection& c, const Args& args) {
                      "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
                      "PING / QUIT / RESET are allowed in this context"));
   } else {
-    Dispatch(c, name, args);
+    (this->*spec->handler)(c, args);
   }
 }
 
-void RedisServer::Dispatch(Connection& c, const std::string& name,
-                           const Args& args) {
-  if (name == "hello") {
-    Hello(c, args);
-  } else if (name == "auth") {
-    Auth(c, args);
-  } else if (name == "ping") {
-    Ping(c, args);
-  } else if (name == "publish") {
-    Publish(c, args);
-  } else if (name == "subscribe" || name == "psubscribe") {
-    Subscribe(c, args, name == "psubscribe");
-  } else if (name == "unsubscribe" || name == "punsubscribe") {
-    Unsubscribe(c, args, name == "punsubscribe");
-  } else if (name == "client") {
-    Client(c, args);
-  } else if (name == "select") {
-    int64_t index = 0;
-    if (!absl::SimpleAtoi(args[1], &index)) {
-      AppendError(&c.output, "ERR value is not an integer or out of range");
-    } else if (index != 0) {
-      AppendError(&c.output, "ERR DB index is out of range");
-    } else {
-      AppendSimpleString(&c.output, "OK");
-    }
-  } else if (name == "info") {
-    Info(c);
-  } else if (name == "echo") {
-    AppendBulkString(&c.output, args[1]);
-  } else if (name == "quit") {
+void RedisServer::Select(Connection& c, const Args& args) {
+  int64_t index = 0;
+  if (!absl::SimpleAtoi(args[1], &index)) {
+    AppendError(&c.output, "ERR value is not an integer or out of range");
+  } else if (index != 0) {
+    AppendError(&c.output, "ERR DB index is out of range");
+  } else {
     AppendSimpleString(&c.output, "OK");
-    c.close_after_flush = true;
-  } else if (name == "reset") {
-    Reset(c);
-  } else if (name == "pubsub") {
-    Pubsub(c, args);
-  } else if (args.size() == 1) {  // COMMAND: no command table
+  }
+}
+
+void RedisServer::Echo(Connection& c, const Args& args) {
+  AppendBulkString(&c.output, args[1]);
+}
+
+void RedisServer::Quit(Connection& c, const Args&) {
+  AppendSimpleString(&c.output, "OK");
+  c.close_after_flush = true;
+  c.quit = true;
+}
+
+// No command table: clients only probe it.
+void RedisServer::Command(Connection& c, const Args& args) {
+  if (args.size() == 1) {
     AppendArrayHeader(&c.output, 0);
   } else if (absl::EqualsIgnoreCase(args[1], "docs")) {
     AppendMapHeader(&c.output, 0, c.protocol);
@@ -158,6 +146,12 @@ bool RedisServer::CheckPassword(const std::string& user,
                                 const std::string& password) {
   return user == "default" &&
          (options_.password.empty() || password == options_.password);
+}
+
+void RedisServer::SetAuthenticated(Connection& c, bool authenticated) {
+  c.authenticated = authenticated;
+  c.parser.set_options(authenticated ? options_.parser
+                                     : options_.unauthenticated_parser);
 }
 
 void RedisServer::Hello(Connection& c, const Args& args) {
@@ -198,7 +192,7 @@ void RedisServer::Hello(Connection& c, const Args& args) {
                   "disabled.");
       return;
     }
-    c.authenticated = true;
+    SetAuthenticated(c, true);
   }
   if (!c.authenticated) {
     AppendError(&c.output,
@@ -245,7 +239,7 @@ void RedisServer::Auth(Connection& c, const Args& args) {
                 "disabled.");
     return;
   }
-  c.authenticated = true;
+  SetAuthenticated(c, true);
   AppendSimpleString(&c.output, "OK");
 }
 
@@ -265,6 +259,11 @@ void RedisServer::Ping(Connection& c, const Args& args) {
 
 void RedisServer::Publish(Connection& c, const Args& args) {
   ++stats_.messages_in;
+  if (args[1].size() + args[2].size() > options_.max_message_bytes) {
+    ++stats_.messages_too_large;
+    AppendError(&c.output, "ERR message too large");
+    return;
+  }
   int64_t receivers = on_publish_(args[1], args[2]);
   if (!c.closed) AppendInteger(&c.output, receivers);
 }
@@ -282,21 +281,39 @@ void RedisServer::AppendSubscriptionFrame(Connection& c, absl::string_view kind,
                 static_cast<int64_t>(c.channels.size() + c.patterns.size()));
 }
 
-void RedisServer::Subscribe(Connection& c, const Args& args, bool pattern) {
+void RedisServer::Subscribe(Connection& c, const Args& args) {
+  SubscribeAll(c, args, false);
+}
+
+void RedisServer::Psubscribe(Connection& c, const Args& args) {
+  SubscribeAll(c, args, true);
+}
+
+void RedisServer::SubscribeAll(Connection& c, const Args& args, bool pattern) {
   for (size_t j = 1; j < args.size(); ++j) {
     const std::string& target = args[j];
+    bool added = false;
     if (pattern && c.patterns.insert(target).second) {
       pattern_subscribers_[target].insert(c.id);
     } else if (!pattern && c.channels.insert(target).second) {
       channel_subscribers_[target].insert(c.id);
-      ever_subscribed_.insert(target);
+      added = true;
     }
     AppendSubscriptionFrame(c, pattern ? "psubscribe" : "subscribe", &target);
-    if (!pattern) Unpark(c, target);
+    if (added) Replay(c, target);
   }
 }
 
-void RedisServer::Unsubscribe(Connection& c, const Args& args, bool pattern) {
+void RedisServer::Unsubscribe(Connection& c, const Args& args) {
+  UnsubscribeAll(c, args, false);
+}
+
+void RedisServer::Punsubscribe(Connection& c, const Args& args) {
+  UnsubscribeAll(c, args, true);
+}
+
+void RedisServer::UnsubscribeAll(Connection& c, const Args& args,
+                                 bool pattern) {
   std::set<std::string>& mine = pattern ? c.patterns : c.channels;
   if (args.size() == 1 && mine.empty()) {
     AppendSubscriptionFrame(c, pattern ? "punsubscribe" : "unsubscribe",
@@ -365,7 +382,7 @@ void RedisServer::Client(Connection& c, const Args& args) {
   }
 }
 
-void RedisServer::Info(Connection& c) {
+void RedisServer::Info(Connection& c, const Args&) {
   AppendBulkString(
       &c.output,
       absl::StrCat(
@@ -376,11 +393,11 @@ void RedisServer::Info(Connection& c) {
           "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"));
 }
 
-void RedisServer::Reset(Connection& c) {
+void RedisServer::Reset(Connection& c, const Args&) {
   DropSubscriptions(c);
   c.protocol = 2;
   c.name.clear();
-  c.authenticated = options_.password.empty();
+  SetAuthenticated(c, options_.password.empty());
   AppendSimpleString(&c.output, "RESET");
 }
 

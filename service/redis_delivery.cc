@@ -1,7 +1,9 @@
-// RedisServer: message delivery to local subscribers and parking of
-// messages for channels whose subscriber is reconnecting; see
+// RedisServer: message delivery to local subscribers, and the replay
+// windows that keep messages for subscribers that reconnect; see
 // redis_server.h.
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -13,8 +15,13 @@ namespace cachemesh {
 int64_t RedisServer::Deliver(const std::string& channel,
                              const std::string& payload) {
   ++busy_;
+  auto window = windows_.find(channel);
+  if (window == windows_.end() && now_() < startup_until_) {
+    window = windows_.try_emplace(channel).first;
+    window->second.expires = startup_until_;
+  }
   // Targets are collected first: appending may close a connection
-  // (overflow), which edits the subscriber indices.
+  // (overflow), which edits the subscriber indices and the windows.
   std::vector<std::pair<const std::string*, uint64_t>> targets;
   auto direct = channel_subscribers_.find(channel);
   if (direct != channel_subscribers_.end()) {
@@ -29,9 +36,7 @@ int64_t RedisServer::Deliver(const std::string& channel,
       targets.emplace_back(&pattern, id);
     }
   }
-  if (targets.empty() && ever_subscribed_.contains(channel)) {
-    Park(channel, payload);
-  }
+  if (window != windows_.end()) Record(channel, window->second, payload);
   int64_t frames = 0;
   for (const auto& [pattern, id] : targets) {
     Connection* c = Find(id);
@@ -53,10 +58,12 @@ int64_t RedisServer::Deliver(const std::string& channel,
 
 void RedisServer::FlushWrites() {
   ++busy_;
-  for (uint64_t id : unflushed_) {
-    if (Connection* c = Find(id); c != nullptr && !c->closed) Flush(*c);
+  // Flush may call on_loss, which may re-enter Deliver and so unflushed_.
+  absl::flat_hash_set<uint64_t> unflushed;
+  unflushed.swap(unflushed_);
+  for (uint64_t id : unflushed) {
+    if (Connection* c = Find(id); c != nullptr) Flush(*c);
   }
-  unflushed_.clear();
   --busy_;
   Reap();
 }
@@ -73,37 +80,87 @@ void RedisServer::AppendMessage(Connection& c, const std::string* pattern,
   }
   AppendBulkString(&c.output, channel);
   AppendBulkString(&c.output, payload);
+  c.message_end = c.output.size();
   ++stats_.messages_out;
 }
 
-void RedisServer::Park(const std::string& channel, const std::string& payload) {
-  parked_.push_back({channel, payload, now_()});
-  if (parked_.size() > options_.park_max_messages) {
-    DropParked(parked_.size() - options_.park_max_messages,
-               "beyond park_max_messages");
+void RedisServer::OpenWindow(const std::string& channel) {
+  ReplayWindow& window = windows_[channel];
+  window.expires = std::max(window.expires, now_() + options_.park_for);
+  ++window.departures;
+}
+
+void RedisServer::Record(const std::string& channel, ReplayWindow& window,
+                         const std::string& payload) {
+  window.payloads.push_back(payload);
+  window.bytes += channel.size() + payload.size();
+  parked_messages_ += 1;
+  parked_bytes_ += channel.size() + payload.size();
+  size_t dropped = 0;
+  while (!window.payloads.empty() &&
+         (parked_messages_ > options_.park_max_messages ||
+          parked_bytes_ > options_.park_max_bytes)) {
+    size_t bytes = channel.size() + window.payloads.front().size();
+    window.payloads.pop_front();
+    window.bytes -= bytes;
+    parked_bytes_ -= bytes;
+    parked_messages_ -= 1;
+    ++dropped;
+  }
+  if (dropped == 0) return;
+  stats_.parked_dropped += dropped;
+  ReportLoss(absl::StrCat(
+      "redis: dropped ", dropped, " message(s) kept for channel \"",
+      absl::CHexEscape(channel),
+      "\" beyond park_max_messages or park_max_bytes; a reconnecting "
+      "subscriber missed them"));
+}
+
+void RedisServer::Replay(Connection& c, const std::string& channel) {
+  auto it = windows_.find(channel);
+  if (it == windows_.end()) return;
+  ReplayWindow& window = it->second;
+  ++window.resubscribes;
+  for (const std::string& payload : window.payloads) {
+    AppendMessage(c, nullptr, channel, payload);
+    ++stats_.messages_replayed;
+  }
+  // Everyone who left is back and gets new messages live; only the
+  // start-up window stays, for subscribers of the previous run.
+  if (window.departures > 0 && window.resubscribes >= window.departures &&
+      now_() >= startup_until_) {
+    EraseWindow(it);
   }
 }
 
-void RedisServer::Unpark(Connection& c, const std::string& channel) {
-  std::deque<ParkedMessage> kept;
-  for (ParkedMessage& message : parked_) {
-    if (message.channel == channel) {
-      AppendMessage(c, nullptr, channel, message.payload);
-    } else {
-      kept.push_back(std::move(message));
+void RedisServer::EraseWindow(
+    absl::flat_hash_map<std::string, ReplayWindow>::iterator it) {
+  parked_messages_ -= it->second.payloads.size();
+  parked_bytes_ -= it->second.bytes;
+  windows_.erase(it);
+}
+
+void RedisServer::ExpireWindows(absl::Time now) {
+  // Losses are reported after the windows are gone: on_loss may re-enter
+  // Deliver, which edits windows_.
+  std::vector<std::string> losses;
+  for (auto it = windows_.begin(); it != windows_.end();) {
+    auto next = std::next(it);
+    const ReplayWindow& window = it->second;
+    if (window.expires <= now) {
+      if (window.resubscribes < window.departures) {
+        losses.push_back(absl::StrCat(
+            "redis: ", window.departures - window.resubscribes, " of ",
+            window.departures, " subscriber(s) of channel \"",
+            absl::CHexEscape(it->first), "\" did not come back within ",
+            absl::FormatDuration(options_.park_for), "; ",
+            window.payloads.size(), " message(s) kept for them dropped"));
+      }
+      EraseWindow(it);
     }
+    it = next;
   }
-  parked_ = std::move(kept);
-}
-
-void RedisServer::DropParked(size_t count, const std::string& why) {
-  std::string reason = absl::StrCat(
-      "redis: dropped ", count, " parked message(s) ", why,
-      " (oldest for channel \"", absl::CHexEscape(parked_.front().channel),
-      "\"); a reconnecting subscriber missed them");
-  parked_.erase(parked_.begin(), parked_.begin() + count);
-  stats_.parked_dropped += count;
-  on_loss_(reason);
+  for (const std::string& reason : losses) ReportLoss(reason);
 }
 
 }  // namespace cachemesh

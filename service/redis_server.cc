@@ -28,6 +28,10 @@ constexpr int kMaxAcceptsPerEvent = 64;
 constexpr size_t kReadChunk = 64 << 10;
 constexpr size_t kMaxReadPerEvent = 1 << 20;
 constexpr size_t kCompactOutputAfter = 1 << 20;
+// An output buffer that drains empty gives back its memory above this.
+constexpr size_t kShrinkOutputAbove = 1 << 20;
+// How long listeners stay paused after accept() ran out of fds or memory.
+constexpr absl::Duration kAcceptPause = absl::Milliseconds(100);
 constexpr char kTooManyClients[] = "-ERR max number of clients reached\r\n";
 
 // A socket address for an IPv4 or IPv6 literal.
@@ -57,28 +61,28 @@ absl::StatusOr<SocketAddress> ParseAddress(const std::string& address,
   return result;
 }
 
-// A listening, non-blocking socket on `address`, or the reason it failed.
-absl::StatusOr<int> OpenListener(const SocketAddress& address) {
+// A listening, non-blocking socket on `address`, or -1 with *step ("bind",
+// "listen", ...) and *error (errno) saying why.
+int OpenListener(const SocketAddress& address, const char** step, int* error) {
   int fd =
       socket(address.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::ErrnoToStatus(errno, "socket");
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (address.family == AF_INET6) {
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  *step = "socket";
+  if (fd >= 0) {
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (address.family == AF_INET6) {
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+    *step = "bind";
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&address.storage),
+             address.length) == 0) {
+      *step = "listen";
+      if (listen(fd, 511) == 0) return fd;
+    }
   }
-  if (bind(fd, reinterpret_cast<const sockaddr*>(&address.storage),
-           address.length) != 0) {
-    absl::Status status = absl::ErrnoToStatus(errno, "bind");
-    close(fd);
-    return status;
-  }
-  if (listen(fd, 511) != 0) {
-    absl::Status status = absl::ErrnoToStatus(errno, "listen");
-    close(fd);
-    return status;
-  }
-  return fd;
+  *error = errno;
+  if (fd >= 0) close(fd);
+  return -1;
 }
 
 int BoundPort(int fd) {
@@ -116,7 +120,8 @@ RedisServer::RedisServer(
       on_publish_(std::move(on_publish)),
       on_loss_(std::move(on_loss)),
       now_(std::move(now)),
-      epoll_fd_(epoll_create1(EPOLL_CLOEXEC)) {}
+      epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
+      startup_until_(now_() + options_.startup_park_for) {}
 
 RedisServer::~RedisServer() {
   for (auto& [id, connection] : connections_) {
@@ -128,21 +133,33 @@ RedisServer::~RedisServer() {
 
 absl::Status RedisServer::Listen() {
   for (const std::string& address : options_.addresses) {
-    absl::StatusOr<SocketAddress> parsed =
-        ParseAddress(address, port_ != 0 ? port_ : options_.port);
+    int port = port_ != 0 ? port_ : options_.port;
+    absl::StatusOr<SocketAddress> parsed = ParseAddress(address, port);
     if (!parsed.ok()) return parsed.status();
-    absl::StatusOr<int> fd = OpenListener(*parsed);
-    if (!fd.ok()) {
-      bind_notes_.push_back(absl::StrCat("redis: skipped ", address, ": ",
-                                         fd.status().message()));
+    const char* step = "";
+    int error = 0;
+    int fd = OpenListener(*parsed, &step, &error);
+    std::string where = parsed->family == AF_INET6
+                            ? absl::StrCat("[", address, "]:", port)
+                            : absl::StrCat(address, ":", port);
+    if (fd < 0 && (error == EAFNOSUPPORT || error == EADDRNOTAVAIL)) {
+      bind_notes_.push_back(absl::StrCat("redis: skipped ", where, ": ", step,
+                                         ": ", strerror(error)));
       continue;
     }
-    if (port_ == 0) port_ = BoundPort(*fd);
+    if (fd < 0) {
+      return absl::ErrnoToStatus(
+          error, absl::StrCat("redis: cannot listen on ", where, ": ", step));
+    }
+    if (port_ == 0) port_ = BoundPort(fd);
     epoll_event event = {};
     event.events = EPOLLIN;
     event.data.u64 = kListenerTag | listeners_.size();
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, *fd, &event);
-    listeners_.push_back(*fd);
+    listeners_.push_back(fd);  // closed by the destructor from here on
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
+      return absl::ErrnoToStatus(errno,
+                                 absl::StrCat("redis: epoll_ctl for ", where));
+    }
   }
   if (listeners_.empty()) {
     return absl::FailedPreconditionError(
@@ -176,6 +193,12 @@ void RedisServer::AcceptAll(int listener) {
     int fd = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR) continue;
+      // The pending connection stays queued, so the level-triggered
+      // listener would stay readable: pause it instead of spinning.
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+          errno == ENOMEM) {
+        PauseAccepting();
+      }
       return;
     }
     if (stats_.clients >= options_.max_connections) {
@@ -189,10 +212,13 @@ void RedisServer::AcceptAll(int listener) {
     auto connection = std::make_unique<Connection>();
     connection->id = next_id_++;
     connection->fd = fd;
-    connection->parser = RespParser(options_.parser);
     connection->authenticated = options_.password.empty();
+    connection->parser =
+        RespParser(connection->authenticated ? options_.parser
+                                             : options_.unauthenticated_parser);
+    connection->events = EPOLLIN;
     epoll_event event = {};
-    event.events = EPOLLIN;
+    event.events = connection->events;
     event.data.u64 = connection->id;
     if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
       close(fd);
@@ -204,17 +230,41 @@ void RedisServer::AcceptAll(int listener) {
   }
 }
 
+void RedisServer::PauseAccepting() {
+  if (accept_resume_at_ != absl::InfiniteFuture()) return;
+  for (int fd : listeners_) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  accept_resume_at_ = now_() + kAcceptPause;
+  ++stats_.accept_pauses;
+}
+
+void RedisServer::ResumeAccepting() {
+  accept_resume_at_ = absl::InfiniteFuture();
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    epoll_event event = {};
+    event.events = EPOLLIN;
+    event.data.u64 = kListenerTag | i;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listeners_[i], &event) != 0) {
+      accept_resume_at_ = now_() + kAcceptPause;  // e.g. ENOMEM: retry
+    }
+  }
+}
+
 void RedisServer::ReadFrom(Connection& c) {
   char buffer[kReadChunk];
-  for (size_t total = 0; total < kMaxReadPerEvent && !c.closed;) {
+  for (size_t total = 0; total < kMaxReadPerEvent && !c.closed && !c.eof;) {
     ssize_t got = recv(c.fd, buffer, sizeof(buffer), 0);
-    if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN &&
-                     errno != EWOULDBLOCK)) {
-      Close(c);
-      return;
+    if (got == 0) {
+      // Half-close (e.g. `nc -N`): answer what came, then close, as Redis.
+      c.eof = true;
+      c.close_after_flush = true;
+      break;
     }
     if (got < 0) {
       if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        Close(c, absl::StrCat("recv: ", strerror(errno)));
+        return;
+      }
       break;
     }
     total += static_cast<size_t>(got);
@@ -254,19 +304,25 @@ void RedisServer::Flush(Connection& c) {
     } else if (put < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       break;
     } else {
-      Close(c);
+      Close(c, absl::StrCat("send: ", strerror(errno)));
     }
   }
   if (c.closed) return;
   if (c.sent == c.output.size()) {
-    c.output.clear();
+    if (c.output.capacity() > kShrinkOutputAbove) {
+      std::string().swap(c.output);
+    } else {
+      c.output.clear();
+    }
     c.sent = 0;
+    c.message_end = 0;
     if (c.close_after_flush) {
-      Close(c);
+      Close(c, "closed after its last reply");
       return;
     }
   } else if (c.sent > kCompactOutputAfter && c.sent > c.output.size() / 2) {
     c.output.erase(0, c.sent);
+    c.message_end -= std::min(c.message_end, c.sent);
     c.sent = 0;
   }
   UpdateInterest(c);
@@ -274,30 +330,34 @@ void RedisServer::Flush(Connection& c) {
 }
 
 void RedisServer::UpdateInterest(Connection& c) {
-  bool want_write = c.sent < c.output.size();
-  if (want_write == c.want_write) return;
+  uint32_t events = 0;
+  if (!c.eof) events |= EPOLLIN;
+  if (c.sent < c.output.size()) events |= EPOLLOUT;
+  if (events == c.events) return;
   epoll_event event = {};
-  event.events = want_write ? (EPOLLIN | EPOLLOUT) : EPOLLIN;
+  event.events = events;
   event.data.u64 = c.id;
   epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &event);
-  c.want_write = want_write;
+  c.events = events;
 }
 
 void RedisServer::CheckOutputLimit(Connection& c) {
   size_t unsent = c.output.size() - c.sent;
   if (c.closed || unsent <= options_.max_output_bytes) return;
   ++stats_.overflows;
-  bool subscriber = !c.channels.empty() || !c.patterns.empty();
-  std::string reason = absl::StrCat(
-      "redis: connection ", c.id, " disconnected with ", unsent,
-      " unsent bytes (max_output_bytes ", options_.max_output_bytes, ")",
-      subscriber ? "; its subscriptions may have missed messages" : "");
-  Close(c);
-  if (subscriber) on_loss_(reason);
+  Close(c, absl::StrCat("disconnected with ", unsent,
+                        " unsent bytes (max_output_bytes ",
+                        options_.max_output_bytes, ")"));
 }
 
-void RedisServer::Close(Connection& c) {
+void RedisServer::Close(Connection& c, absl::string_view why) {
   if (c.closed) return;
+  bool lost_messages = !c.quit && c.message_end > c.sent;
+  // A subscriber gone without unsubscribing may come back: keep what is
+  // published to its channels meanwhile.
+  if (!c.quit) {
+    for (const std::string& channel : c.channels) OpenWindow(channel);
+  }
   DropSubscriptions(c);
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
   close(c.fd);
@@ -305,6 +365,10 @@ void RedisServer::Close(Connection& c) {
   c.closed = true;
   --stats_.clients;
   to_reap_.push_back(c.id);
+  if (lost_messages) {
+    ReportLoss(absl::StrCat("redis: connection ", c.id, " ", why,
+                            "; message frames queued to it were never sent"));
+  }
 }
 
 void RedisServer::Reap() {
@@ -319,14 +383,18 @@ RedisServer::Connection* RedisServer::Find(uint64_t id) {
   return it->second.get();
 }
 
+void RedisServer::ReportLoss(const std::string& reason) {
+  ++stats_.loss_events;
+  on_loss_(reason);
+}
+
 absl::Time RedisServer::NextDeadline() const {
-  absl::Time deadline = absl::InfiniteFuture();
+  absl::Time deadline = accept_resume_at_;
   for (const auto& [id, c] : connections_) {
     if (!c->closed) deadline = std::min(deadline, c->partial_deadline);
   }
-  if (!parked_.empty()) {
-    deadline =
-        std::min(deadline, parked_.front().parked_at + options_.park_for);
+  for (const auto& [channel, window] : windows_) {
+    deadline = std::min(deadline, window.expires);
   }
   return deadline;
 }
@@ -334,15 +402,13 @@ absl::Time RedisServer::NextDeadline() const {
 void RedisServer::Tick() {
   ++busy_;
   absl::Time now = now_();
+  if (accept_resume_at_ <= now) ResumeAccepting();
   for (auto& [id, c] : connections_) {
-    if (!c->closed && c->partial_deadline <= now) Close(*c);
+    if (!c->closed && c->partial_deadline <= now) {
+      Close(*c, "timed out in a half-sent command");
+    }
   }
-  size_t expired = 0;
-  while (expired < parked_.size() &&
-         parked_[expired].parked_at + options_.park_for <= now) {
-    ++expired;
-  }
-  if (expired > 0) DropParked(expired, "older than park_for");
+  ExpireWindows(now);
   --busy_;
   Reap();
 }
@@ -350,9 +416,14 @@ void RedisServer::Tick() {
 RedisServerStats RedisServer::stats() const {
   RedisServerStats stats = stats_;
   stats.subscriptions = 0;
+  stats.output_buffer_bytes = 0;
   for (const auto& [id, c] : connections_) {
     stats.subscriptions += c->channels.size() + c->patterns.size();
+    stats.output_buffer_bytes += c->output.capacity();
   }
+  stats.replay_windows = windows_.size();
+  stats.parked_messages = parked_messages_;
+  stats.parked_bytes = parked_bytes_;
   return stats;
 }
 

@@ -118,12 +118,14 @@ absl::StatusOr<bool> RespParser::ParseMultibulk(
     std::vector<std::string>* args) {
   if (args_left_ == 0) {
     int64_t count = 0;
+    size_t header_start = pos_;
     absl::StatusOr<bool> header = ParseHeader('*', &count);
     if (!header.ok() || !*header) return header;
     if (count > static_cast<int64_t>(options_.max_arguments)) {
       return Fail("Protocol error: invalid multibulk length");
     }
     if (count <= 0) return false;
+    command_bytes_ = pos_ - header_start;
     args_left_ = count;
     args_.clear();
     args_.reserve(std::min<int64_t>(count, 1024));
@@ -136,12 +138,19 @@ absl::StatusOr<bool> RespParser::ParseMultibulk(
                                  absl::string_view(&buffer_[pos_], 1), "'"));
       }
       int64_t length = 0;
+      size_t header_start = pos_;
       absl::StatusOr<bool> header = ParseHeader('$', &length);
       if (!header.ok() || !*header) return header;
       if (length < 0 ||
           static_cast<uint64_t>(length) > options_.max_bulk_bytes) {
         return Fail("Protocol error: invalid bulk length");
       }
+      command_bytes_ += pos_ - header_start;
+      if (command_bytes_ + static_cast<uint64_t>(length) + 2 >
+          options_.max_command_bytes) {
+        return Fail("Protocol error: command too large");
+      }
+      command_bytes_ += static_cast<size_t>(length) + 2;
       bulk_length_ = length;
     }
     size_t length = static_cast<size_t>(bulk_length_);

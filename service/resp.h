@@ -23,6 +23,9 @@ struct RespParserOptions {
   // An inline command (or a `*`/`$` header line) longer than this without
   // its line end is a protocol error.
   size_t max_inline_bytes = 64 << 10;
+  // A multibulk command whose bytes on the wire (headers included) would
+  // exceed this is a protocol error, so one command never holds more.
+  size_t max_command_bytes = 1 << 20;
 };
 
 // Turns the bytes of one client connection, fed in any split, into commands.
@@ -46,6 +49,11 @@ class RespParser {
   // True when bytes of a command not yet complete have been received.
   bool HasPartialCommand() const;
 
+  // Replaces the limits; they apply from the next header parsed (e.g.
+  // smaller ones until the client has authenticated).
+  void set_options(const RespParserOptions& options) { options_ = options; }
+  const RespParserOptions& options() const { return options_; }
+
  private:
   // Returns the end of the line starting at pos_ (the index of its '\n'),
   // or npos when it has not arrived yet; fails when the line is too long.
@@ -63,6 +71,7 @@ class RespParser {
   size_t scanned_to_ = 0;     // buffer_[pos_, scanned_to_) holds no '\n'
   int64_t args_left_ = 0;     // arguments still due in the current multibulk
   int64_t bulk_length_ = -1;  // length of the bulk being read, -1: header
+  size_t command_bytes_ = 0;  // bytes of the current multibulk so far
   std::vector<std::string> args_;  // arguments of the current multibulk
   absl::Status error_;
 };

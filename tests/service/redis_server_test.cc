@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -231,7 +232,9 @@ TEST_F(RedisServerTest, PipelinedHandshakeInOneWrite) {
 }
 
 TEST_F(RedisServerTest, MessageIsNeverSplicedIntoALargeReply) {
-  Start();
+  RedisServerOptions options;
+  options.parser.max_command_bytes = 16 << 20;
+  Start(options);
   int subscriber = Connect();
   int publisher = Connect();
   std::string huge(8 << 20, 'h');
@@ -335,6 +338,8 @@ TEST_F(RedisServerTest, QuitClosesAlsoWhenSubscribed) {
   ExpectReply(subscribed, Cmd({"QUIT"}), "+OK\r\n");
   EXPECT_TRUE(Closed(subscribed));
   EXPECT_EQ(server_->stats().clients, 0u);
+  // Asked to go: no replay window.
+  EXPECT_EQ(server_->stats().replay_windows, 0u);
 }
 
 TEST_F(RedisServerTest, ResetDropsSubscriptionsAndProtocol) {
@@ -430,7 +435,9 @@ TEST_F(RedisServerTest, HalfSentCommandTimesOutIdleConnectionDoesNot) {
 }
 
 TEST_F(RedisServerTest, ParkedMessagesGoToTheNextSubscriber) {
-  Start();
+  RedisServerOptions options;
+  options.startup_park_for = absl::ZeroDuration();
+  Start(options);
   EXPECT_EQ(server_->Deliver(kChannel, "never subscribed"), 0);
   EXPECT_EQ(server_->NextDeadline(), absl::InfiniteFuture());
   int first = Lettuce(1, true);
@@ -446,38 +453,269 @@ TEST_F(RedisServerTest, ParkedMessagesGoToTheNextSubscriber) {
   EXPECT_EQ(server_->NextDeadline(), absl::InfiniteFuture());
 }
 
-TEST_F(RedisServerTest, ParkedMessagesExpireWithLoss) {
-  Start();
-  int first = Connect();
-  ExpectReply(first, Cmd({"SUBSCRIBE", "a"}),
+TEST_F(RedisServerTest, UnsubscribedChannelGetsNoWindow) {
+  RedisServerOptions options;
+  options.startup_park_for = absl::ZeroDuration();
+  Start(options);
+  int fd = Connect();
+  ExpectReply(fd, Cmd({"SUBSCRIBE", "a"}),
               Frame(2, {"subscribe", "a"}, ":1\r\n"));
-  ExpectReply(first, Cmd({"UNSUBSCRIBE", "a"}),
+  ExpectReply(fd, Cmd({"UNSUBSCRIBE", "a"}),
               Frame(2, {"unsubscribe", "a"}, ":0\r\n"));
-  server_->Deliver("a", "lost");
-  now_ += absl::Seconds(10);
+  server_->Deliver("a", "nobody wants it");
+  EXPECT_EQ(server_->NextDeadline(), absl::InfiniteFuture());
+  EXPECT_EQ(server_->stats().parked_messages, 0u);
+  now_ += absl::Hours(1);
   server_->Tick();
-  EXPECT_EQ(server_->stats().parked_dropped, 1u);
-  ASSERT_EQ(losses_.size(), 1u);
-  ExpectReply(first, Cmd({"SUBSCRIBE", "a"}) + Cmd({"PING"}),
+  EXPECT_TRUE(losses_.empty());
+  ExpectReply(fd, Cmd({"SUBSCRIBE", "a"}) + Cmd({"PING"}),
               Frame(2, {"subscribe", "a"}, ":1\r\n") +
                   "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
 }
 
+TEST_F(RedisServerTest, WindowExpiresWithLossWhenASubscriberStaysAway) {
+  RedisServerOptions options;
+  options.startup_park_for = absl::ZeroDuration();
+  Start(options);
+  close(Lettuce(1, true));
+  ASSERT_TRUE(DriveUntil([&] { return server_->stats().clients == 0; }));
+  server_->Deliver(kChannel, "lost");
+  now_ += absl::Seconds(9);
+  server_->Tick();
+  EXPECT_TRUE(losses_.empty());
+  now_ += absl::Seconds(1);
+  server_->Tick();
+  ASSERT_EQ(losses_.size(), 1u);
+  EXPECT_THAT(losses_[0], ::testing::HasSubstr(kChannel));
+  EXPECT_EQ(server_->stats().loss_events, 1u);
+  EXPECT_EQ(server_->stats().replay_windows, 0u);
+  EXPECT_EQ(server_->NextDeadline(), absl::InfiniteFuture());
+}
+
+TEST_F(RedisServerTest, WindowKeepsMessagesWhileOthersAreSubscribed) {
+  RedisServerOptions options;
+  options.startup_park_for = absl::ZeroDuration();
+  Start(options);
+  int a = Connect();
+  int b = Connect();
+  int p = Connect();
+  for (int fd : {a, b}) {
+    ExpectReply(fd, Cmd({"SUBSCRIBE", "ch"}),
+                Frame(2, {"subscribe", "ch"}, ":1\r\n"));
+  }
+  ExpectReply(p, Cmd({"PSUBSCRIBE", "c*"}),
+              Frame(2, {"psubscribe", "c*"}, ":1\r\n"));
+  // a reconnects while b and p stay subscribed.
+  close(a);
+  ASSERT_TRUE(DriveUntil([&] { return server_->stats().clients == 2; }));
+  EXPECT_EQ(server_->Deliver("ch", "m1"), 2);
+  server_->FlushWrites();
+  int a2 = Connect();
+  ExpectReply(a2, Cmd({"SUBSCRIBE", "ch"}),
+              Frame(2, {"subscribe", "ch"}, ":1\r\n") +
+                  Frame(2, {"message", "ch", "m1"}));
+  // Both reconnect; each gets what was published meanwhile.
+  close(a2);
+  close(b);
+  ASSERT_TRUE(DriveUntil([&] { return server_->stats().clients == 1; }));
+  EXPECT_EQ(server_->Deliver("ch", "m2"), 1);
+  for (int fd : {Connect(), Connect()}) {
+    ExpectReply(fd, Cmd({"SUBSCRIBE", "ch"}),
+                Frame(2, {"subscribe", "ch"}, ":1\r\n") +
+                    Frame(2, {"message", "ch", "m2"}));
+  }
+  EXPECT_EQ(server_->stats().messages_replayed, 3u);
+  EXPECT_EQ(server_->stats().replay_windows, 0u);
+  now_ += absl::Minutes(1);
+  server_->Tick();
+  EXPECT_TRUE(losses_.empty());
+}
+
+TEST_F(RedisServerTest, StartupWindowReplaysToEachEarlySubscriber) {
+  Start();
+  EXPECT_EQ(server_->NextDeadline(), absl::InfiniteFuture());
+  EXPECT_EQ(server_->Deliver(kChannel, "m0"), 0);
+  EXPECT_EQ(server_->NextDeadline(), now_ + absl::Seconds(40));
+  now_ += absl::Seconds(30);
+  for (int i = 0; i < 2; ++i) {
+    int fd = Connect();
+    ExpectReply(fd, Cmd({"SUBSCRIBE", kChannel}),
+                Frame(2, {"subscribe", kChannel}, ":1\r\n") +
+                    Frame(2, {"message", kChannel, "m0"}));
+  }
+  now_ += absl::Seconds(10);
+  server_->Tick();
+  EXPECT_TRUE(losses_.empty());
+  EXPECT_EQ(server_->NextDeadline(), absl::InfiniteFuture());
+  EXPECT_EQ(server_->Deliver("other", "late"), 0);
+  EXPECT_EQ(server_->stats().parked_messages, 0u);
+}
+
 TEST_F(RedisServerTest, ParkingIsBounded) {
   RedisServerOptions options;
+  options.startup_park_for = absl::ZeroDuration();
   options.park_max_messages = 2;
   Start(options);
-  int fd = Connect();
-  ExpectReply(fd, Cmd({"SUBSCRIBE", "a"}) + Cmd({"UNSUBSCRIBE"}),
-              Frame(2, {"subscribe", "a"}, ":1\r\n") +
-                  Frame(2, {"unsubscribe", "a"}, ":0\r\n"));
-  for (const char* payload : {"1", "2", "3"}) server_->Deliver("a", payload);
+  close(Lettuce(1, true));
+  ASSERT_TRUE(DriveUntil([&] { return server_->stats().clients == 0; }));
+  for (const char* payload : {"1", "2", "3"}) {
+    server_->Deliver(kChannel, payload);
+  }
   EXPECT_EQ(server_->stats().parked_dropped, 1u);
+  ASSERT_EQ(losses_.size(), 1u);
+  EXPECT_THAT(losses_[0], ::testing::HasSubstr(kChannel));
+  int fd = Connect();
+  ExpectReply(fd, Cmd({"SUBSCRIBE", kChannel}),
+              Frame(2, {"subscribe", kChannel}, ":1\r\n") +
+                  Frame(2, {"message", kChannel, "2"}) +
+                  Frame(2, {"message", kChannel, "3"}));
+}
+
+TEST_F(RedisServerTest, ParkedBytesAreBounded) {
+  RedisServerOptions options;
+  options.park_max_bytes = 10;  // startup window: "ch" + 4-byte payloads
+  Start(options);
+  server_->Deliver("ch", "1111");
+  EXPECT_TRUE(losses_.empty());
+  server_->Deliver("ch", "2222");
+  EXPECT_EQ(server_->stats().parked_dropped, 1u);
+  EXPECT_EQ(server_->stats().parked_bytes, 6u);
   EXPECT_EQ(losses_.size(), 1u);
+}
+
+TEST_F(RedisServerTest, UnsentMessagesOfAClosedConnectionAreALoss) {
+  Start();
+  int fd = Connect();
   ExpectReply(fd, Cmd({"SUBSCRIBE", "a"}),
-              Frame(2, {"subscribe", "a"}, ":1\r\n") +
-                  Frame(2, {"message", "a", "2"}) +
-                  Frame(2, {"message", "a", "3"}));
+              Frame(2, {"subscribe", "a"}, ":1\r\n"));
+  Send(fd, "*2\r\n$4\r\nECHO\r\n$3\r\nab");
+  ASSERT_TRUE(DriveUntil(
+      [&] { return server_->NextDeadline() < now_ + absl::Seconds(11); }));
+  server_->Deliver("a", "queued, never sent");  // no FlushWrites()
+  now_ += absl::Seconds(10);
+  server_->Tick();
+  EXPECT_TRUE(Closed(fd));
+  ASSERT_EQ(losses_.size(), 1u);
+  EXPECT_THAT(losses_[0], ::testing::HasSubstr("never sent"));
+}
+
+TEST_F(RedisServerTest, BindFailuresOtherThanAMissingAddressFailCreate) {
+  int taken = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(taken, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
+            0);
+  ASSERT_EQ(listen(taken, 1), 0);
+  socklen_t length = sizeof(address);
+  getsockname(taken, reinterpret_cast<sockaddr*>(&address), &length);
+  int port = ntohs(address.sin_port);
+  clients_.push_back(taken);
+  auto create = [&](std::vector<std::string> addresses, int port) {
+    RedisServerOptions options;
+    options.addresses = std::move(addresses);
+    options.port = port;
+    return RedisServer::Create(
+        options, [](const std::string&, const std::string&) { return 0; },
+        [](const std::string&) {}, [this] { return now_; });
+  };
+  absl::StatusOr<std::unique_ptr<RedisServer>> in_use =
+      create({"127.0.0.1"}, port);
+  ASSERT_FALSE(in_use.ok());
+  EXPECT_THAT(std::string(in_use.status().message()),
+              ::testing::HasSubstr(absl::StrCat("127.0.0.1:", port)));
+  // 192.0.2.1 (TEST-NET-1) is no address of this host: skipped.
+  absl::StatusOr<std::unique_ptr<RedisServer>> skipped =
+      create({"192.0.2.1", "127.0.0.1"}, 0);
+  ASSERT_TRUE(skipped.ok()) << skipped.status();
+  ASSERT_EQ((*skipped)->bind_notes().size(), 1u);
+  EXPECT_THAT((*skipped)->bind_notes()[0], ::testing::HasSubstr("192.0.2.1"));
+}
+
+TEST_F(RedisServerTest, AcceptOutOfFdsPausesTheListener) {
+  Start();
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  clients_.push_back(fd);
+  rlimit saved = {};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  int lowest_free = dup(0);
+  close(lowest_free);
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(lowest_free);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &tight), 0);
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int connected =
+      connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  bool paused = DriveUntil([&] { return server_->stats().accept_pauses > 0; });
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_EQ(connected, 0);
+  ASSERT_TRUE(paused);
+  EXPECT_EQ(server_->NextDeadline(), now_ + absl::Milliseconds(100));
+  server_->HandleReady();  // the listener is out of epoll: nothing to do
+  EXPECT_EQ(server_->stats().accept_pauses, 1u);
+  EXPECT_EQ(server_->stats().clients, 0u);
+  now_ += absl::Milliseconds(100);
+  server_->Tick();
+  EXPECT_EQ(server_->NextDeadline(), absl::InfiniteFuture());
+  fcntl(fd, F_SETFL, O_NONBLOCK);
+  ExpectReply(fd, Cmd({"PING"}), "+PONG\r\n");
+}
+
+TEST_F(RedisServerTest, UnauthenticatedCommandsAreSmall) {
+  RedisServerOptions options;
+  options.password = "pw";
+  Start(options);
+  int fd = Connect();
+  ExpectReply(fd, Cmd({"AUTH", std::string(20 << 10, 'x')}),
+              "-ERR Protocol error: invalid bulk length\r\n");
+  EXPECT_TRUE(Closed(fd));
+  int authed = Connect();
+  ExpectReply(authed, Cmd({"AUTH", "pw"}), "+OK\r\n");
+  std::string big(20 << 10, 'x');
+  ExpectReply(authed, Cmd({"ECHO", big}), Bulk(big));
+}
+
+TEST_F(RedisServerTest, TooLargeMessageIsRefused) {
+  RedisServerOptions options;
+  options.max_message_bytes = 10;
+  Start(options);
+  int subscriber = Connect();
+  int publisher = Connect();
+  ExpectReply(subscriber, Cmd({"SUBSCRIBE", "ch"}),
+              Frame(2, {"subscribe", "ch"}, ":1\r\n"));
+  ExpectReply(publisher, Cmd({"PUBLISH", "ch", "123456789"}),
+              "-ERR message too large\r\n");
+  ExpectReply(publisher, Cmd({"PUBLISH", "ch", "12345678"}), ":1\r\n");
+  EXPECT_EQ(Read(subscriber, Frame(2, {"message", "ch", "12345678"}).size()),
+            Frame(2, {"message", "ch", "12345678"}));
+  EXPECT_EQ(server_->stats().messages_too_large, 1u);
+}
+
+TEST_F(RedisServerTest, DrainedOutputBufferIsShrunk) {
+  Start();
+  int fd = Connect();
+  ExpectReply(fd, Cmd({"SUBSCRIBE", "a"}),
+              Frame(2, {"subscribe", "a"}, ":1\r\n"));
+  std::string payload(4 << 20, 'p');
+  server_->Deliver("a", payload);
+  server_->FlushWrites();
+  std::string frame = Frame(2, {"message", "a", payload});
+  EXPECT_TRUE(Read(fd, frame.size()) == frame);
+  ASSERT_TRUE(DriveUntil(
+      [&] { return server_->stats().output_buffer_bytes < (1 << 20); }));
+}
+
+TEST_F(RedisServerTest, HalfCloseIsAnsweredBeforeClosing) {
+  Start();
+  int fd = Connect();
+  Send(fd, "PING\r\nECHO x\r\n");
+  shutdown(fd, SHUT_WR);
+  EXPECT_EQ(Read(fd, 14), "+PONG\r\n$1\r\nx\r\n");
+  EXPECT_TRUE(Closed(fd));
+  EXPECT_EQ(server_->stats().clients, 0u);
 }
 
 TEST_F(RedisServerTest, BinaryChannelAndPayloadKeptExactly) {

@@ -117,6 +117,34 @@ TEST(RespParserTest, LimitsAreProtocolErrors) {
   EXPECT_TRUE(ErrorOf("*2\r\n$4\r\nPING\r\n$4\r\nabcd\r\n", options).ok());
 }
 
+TEST(RespParserTest, CommandBytesAreBounded) {
+  RespParserOptions options;
+  // "*2\r\n$4\r\nPING\r\n$4\r\nabcd\r\n" is 24 bytes.
+  options.max_command_bytes = 24;
+  EXPECT_TRUE(ErrorOf("*2\r\n$4\r\nPING\r\n$4\r\nabcd\r\n", options).ok());
+  options.max_command_bytes = 23;
+  // Refused when the bulk header announces it, before its bytes arrive.
+  EXPECT_EQ(ErrorOf("*2\r\n$4\r\nPING\r\n$4\r\n", options).message(),
+            "Protocol error: command too large");
+  // The count restarts with every command.
+  options.max_command_bytes = 14;
+  EXPECT_TRUE(
+      ErrorOf("*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n", options).ok());
+}
+
+TEST(RespParserTest, LimitsCanBeRaisedBetweenCommands) {
+  RespParserOptions small;
+  small.max_bulk_bytes = 2;
+  RespParser parser(small);
+  parser.Feed("*1\r\n$2\r\nhi\r\n*1\r\n$5\r\nhello\r\n");
+  std::vector<std::string> args;
+  ASSERT_TRUE(*parser.Next(&args));
+  EXPECT_THAT(args, ElementsAre("hi"));
+  parser.set_options(RespParserOptions());
+  ASSERT_TRUE(*parser.Next(&args));
+  EXPECT_THAT(args, ElementsAre("hello"));
+}
+
 TEST(RespParserTest, MalformedInputIsAProtocolError) {
   EXPECT_EQ(ErrorOf("*x\r\n").message(),
             "Protocol error: invalid multibulk length");
