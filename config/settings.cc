@@ -210,8 +210,9 @@ void AddRedisAndFlushRows(std::vector<SettingSpec>& table) {
                0),
            {{0, "keep none"}}),
       "RedisServerOptions.park_for",
-      "How long messages for a channel whose subscriber is away (a client "
-      "reconnecting) are kept for its return. Older ones are dropped and the "
+      "When a subscriber goes away without unsubscribing (a client "
+      "reconnecting), how long its channel's messages are kept and replayed "
+      "to whoever subscribes to it. If it has not come back by then, the "
       "flush action runs."));
   table.push_back(Doc(
       With(Count(
@@ -219,7 +220,8 @@ void AddRedisAndFlushRows(std::vector<SettingSpec>& table) {
                [](Config& c) -> int& { return c.redis_park_messages; }, 1),
            {{0, "keep none"}}),
       "RedisServerOptions.park_max_messages",
-      "Most messages kept that way; beyond it the flush action runs."));
+      "Most messages kept that way, over all channels (and at most 64 MiB); "
+      "beyond it the oldest are dropped and the flush action runs."));
   table.push_back(Doc(
       Text(
           "cachemesh.flush.url",

@@ -189,7 +189,7 @@ absl::Status Daemon::StartRedisServer() {
       [this](const std::string& reason) {
         // A subscriber may have missed messages; if the app is not running
         // any more, it has nothing to flush.
-        metrics_.redis_overflows->Increment();
+        metrics_.redis_losses->Increment();
         logger_.Warning(absl::StrCat("redis endpoint: ", reason));
         RequestFlush(absl::StrCat("Redis subscriber: ", reason),
                      /*only_if_app_answers=*/true);

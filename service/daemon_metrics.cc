@@ -103,11 +103,12 @@ absl::StatusOr<DaemonMetrics> DaemonMetrics::Register(
   r.Take(registry.AddCounter("cachemesh_redis_messages_total",
                              kRedisMessagesHelp, {{"direction", "out"}}),
          m.redis_messages_out);
-  r.Take(registry.AddCounter("cachemesh_redis_overflows_total",
-                             "Redis subscribers disconnected for falling "
-                             "behind, and parked messages dropped: each runs "
-                             "the flush action."),
-         m.redis_overflows);
+  r.Take(registry.AddCounter("cachemesh_redis_losses_total",
+                             "Times a Redis subscriber may have missed "
+                             "messages: it fell behind, stayed away longer "
+                             "than cachemesh.redis.park.ms, or went away with "
+                             "messages unsent. Each runs the flush action."),
+         m.redis_losses);
   constexpr absl::string_view kFlushHelp =
       "Flush action HTTP requests to the local app, and how they ended.";
   r.Take(registry.AddCounter("cachemesh_flush_actions_total", kFlushHelp,

@@ -59,9 +59,9 @@ struct DaemonMetrics {
   // messages queued to subscribers.
   Counter* redis_messages_in = nullptr;
   Counter* redis_messages_out = nullptr;
-  // cachemesh_redis_overflows_total: subscribers disconnected for falling
-  // behind, and parked messages dropped.
-  Counter* redis_overflows = nullptr;
+  // cachemesh_redis_losses_total: times a Redis subscriber may have missed
+  // messages (each runs the flush action).
+  Counter* redis_losses = nullptr;
   // cachemesh_flush_actions_total{result="run|succeeded|failed"}.
   Counter* flush_runs = nullptr;
   Counter* flush_succeeded = nullptr;
