@@ -15,11 +15,6 @@ namespace cachemesh {
 int64_t RedisServer::Deliver(const std::string& channel,
                              const std::string& payload) {
   ++busy_;
-  auto window = windows_.find(channel);
-  if (window == windows_.end() && now_() < startup_until_) {
-    window = windows_.try_emplace(channel).first;
-    window->second.expires = startup_until_;
-  }
   // Targets are collected first: appending may close a connection
   // (overflow), which edits the subscriber indices and the windows.
   std::vector<std::pair<const std::string*, uint64_t>> targets;
@@ -35,6 +30,14 @@ int64_t RedisServer::Deliver(const std::string& channel,
     for (uint64_t id : pattern_subscribers_[pattern]) {
       targets.emplace_back(&pattern, id);
     }
+  }
+  auto window = windows_.find(channel);
+  // Just after a (re)start, the app's subscribers may still be reconnecting:
+  // what nobody here takes yet is kept for the first of them.
+  if (window == windows_.end() && targets.empty() &&
+      now_() < startup_until_) {
+    window = windows_.try_emplace(channel).first;
+    window->second.expires = startup_until_;
   }
   if (window != windows_.end()) Record(channel, window->second, payload);
   int64_t frames = 0;
@@ -125,12 +128,9 @@ void RedisServer::Replay(Connection& c, const std::string& channel) {
     AppendMessage(c, nullptr, channel, payload);
     ++stats_.messages_replayed;
   }
-  // Everyone who left is back and gets new messages live; only the
-  // start-up window stays, for subscribers of the previous run.
-  if (window.departures > 0 && window.resubscribes >= window.departures &&
-      now_() >= startup_until_) {
-    EraseWindow(it);
-  }
+  // Everyone who left is back (for a start-up window: the first subscriber
+  // is here) and gets new messages live.
+  if (window.resubscribes >= window.departures) EraseWindow(it);
 }
 
 void RedisServer::EraseWindow(

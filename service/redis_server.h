@@ -64,9 +64,10 @@ struct RedisServerOptions {
   // closes early once as many SUBSCRIBEs as departures came; on_loss is
   // called when it expires with fewer.
   absl::Duration park_for = absl::Seconds(10);
-  // For this long after Create() every channel has a window (recording
-  // from its first message), since subscribers of the previous run may be
-  // reconnecting; these windows end without on_loss.
+  // For this long after Create(), a message for a channel with no
+  // subscriber here opens a window for it (the app's subscribers of the
+  // previous run may be reconnecting): it is replayed to the channel's
+  // first subscriber, which closes the window; it ends without on_loss.
   absl::Duration startup_park_for = absl::Seconds(40);
   // Bounds of what all windows hold together; beyond either, the oldest
   // recorded messages of the channel being recorded to are dropped and
