@@ -86,20 +86,6 @@ absl::Status CheckSettings(const Settings& settings) {
   return absl::OkStatus();
 }
 
-// Ends the process if the benchmark overruns (e.g. a daemon that never
-// stops), so it is always bounded in time.
-void StartWatchdog() {
-  std::thread([] {
-    absl::SleepFor(kWatchdog);
-    std::fprintf(stderr, "bench: still running after %s; giving up\n",
-                 absl::FormatDuration(kWatchdog).c_str());
-    std::_Exit(2);
-  }).detach();
-}
-
-double Micros(absl::Duration duration) {
-  return absl::ToDoubleMicroseconds(duration);
-}
 
 double Ratio(double numerator, double denominator) {
   return denominator > 0 ? numerator / denominator : 0;
@@ -418,7 +404,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench: %s\n", std::string(valid.message()).c_str());
     return 2;
   }
-  cachemesh::bench::StartWatchdog();
+  cachemesh::bench::StartWatchdog("bench", cachemesh::bench::kWatchdog);
   if (absl::Status ran = cachemesh::bench::Run(settings); !ran.ok()) {
     std::fprintf(stderr, "bench: %s\n", ran.ToString().c_str());
     return 1;

@@ -9,8 +9,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
+#include <string>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -145,6 +149,18 @@ absl::Duration Pacer::WaitForNext() {
   return absl::Nanoseconds(std::max<int64_t>(0, NanosBetween(due, now)));
 }
 
+void StartWatchdog(absl::string_view program, absl::Duration limit,
+                   std::function<void()> before_exit) {
+  std::thread([program = std::string(program), limit,
+               before_exit = std::move(before_exit)] {
+    absl::SleepFor(limit);
+    std::fprintf(stderr, "%s: still running after %s; giving up\n",
+                 program.c_str(), absl::FormatDuration(limit).c_str());
+    if (before_exit) before_exit();
+    std::_Exit(2);
+  }).detach();
+}
+
 absl::Duration ProcessCpuTime() {
   rusage usage;
   getrusage(RUSAGE_SELF, &usage);
@@ -156,8 +172,7 @@ CpuMeter::CpuMeter() : wall_start_(absl::Now()), cpu_start_(ProcessCpuTime()) {}
 double CpuMeter::Busy() const {
   const absl::Duration wall = absl::Now() - wall_start_;
   if (wall <= absl::ZeroDuration()) return 0;
-  return absl::FDivDuration(ProcessCpuTime() - cpu_start_, wall) /
-         CoreCount();
+  return absl::FDivDuration(ProcessCpuTime() - cpu_start_, wall) / CoreCount();
 }
 
 int CoreCount() {

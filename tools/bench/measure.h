@@ -9,10 +9,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace cachemesh {
@@ -49,6 +51,17 @@ class Pacer {
   double period_ns_;
   uint64_t next_ = 0;
 };
+
+// Ends the process with exit code 2 once `limit` has passed, so a benchmark
+// is bounded in time whatever hangs (e.g. a daemon that never stops);
+// `before_exit` runs first (e.g. to kill a child server).
+void StartWatchdog(absl::string_view program, absl::Duration limit,
+                   std::function<void()> before_exit = nullptr);
+
+// A duration in (fractional) microseconds, for printing.
+inline double Micros(absl::Duration duration) {
+  return absl::ToDoubleMicroseconds(duration);
+}
 
 // User plus system CPU time of this whole process so far.
 absl::Duration ProcessCpuTime();

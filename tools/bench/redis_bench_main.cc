@@ -25,8 +25,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "service/log.h"
-#include "tools/bench/measure.h"
 #include "tools/bench/local_cluster.h"
+#include "tools/bench/measure.h"
 #include "tools/bench/redis_cluster.h"
 #include "tools/bench/redis_load.h"
 
@@ -89,18 +89,6 @@ absl::Status CheckSettings(const Settings& settings) {
   }
   return absl::OkStatus();
 }
-
-void StartWatchdog() {
-  std::thread([] {
-    absl::SleepFor(kWatchdog);
-    std::fprintf(stderr, "redis_bench: still running after %s; giving up\n",
-                 absl::FormatDuration(kWatchdog).c_str());
-    if (const pid_t pid = redis_pid.load(); pid > 0) kill(pid, SIGKILL);
-    std::_Exit(2);
-  }).detach();
-}
-
-double Micros(absl::Duration d) { return absl::ToDoubleMicroseconds(d); }
 
 double PercentOfCore(const PhaseCpu& cpu, absl::Duration used) {
   const double wall = absl::ToDoubleSeconds(cpu.wall);
@@ -239,8 +227,8 @@ absl::StatusOr<RedisLoadResults> RunCachemesh(const Settings& settings,
   absl::StatusOr<std::vector<int>> redis_ports = PickFreePorts(settings.nodes);
   if (!redis_ports.ok()) return redis_ports.status();
   // Each daemon serves the Redis protocol on a port of its own.
-  absl::StatusOr<std::unique_ptr<LocalCluster>> cluster = LocalCluster::Start(
-      settings.nodes, logger, [&](int index) {
+  absl::StatusOr<std::unique_ptr<LocalCluster>> cluster =
+      LocalCluster::Start(settings.nodes, logger, [&](int index) {
         return absl::StrCat("cachemesh.redis.enabled = on\n",
                             "redis.host = 127.0.0.1\n",
                             "redis.port = ", (*redis_ports)[index], "\n");
@@ -438,7 +426,11 @@ int main(int argc, char** argv) {
                  std::string(valid.message()).c_str());
     return 2;
   }
-  cachemesh::bench::StartWatchdog();
+  cachemesh::bench::StartWatchdog(
+      "redis_bench", cachemesh::bench::kWatchdog, [] {
+        const pid_t pid = cachemesh::bench::redis_pid.load();
+        if (pid > 0) kill(pid, SIGKILL);
+      });
   if (absl::Status ran = cachemesh::bench::Run(settings); !ran.ok()) {
     std::fprintf(stderr, "redis_bench: %s\n", ran.ToString().c_str());
     return 1;
