@@ -100,7 +100,7 @@ absl::Status Daemon::Run() {
     if (fd_ready(commands_->wake_fd())) HandleCommands();
     if (redis_ != nullptr) {
       if (fd_ready(redis_->fd())) redis_->HandleReady();
-      redis_->Tick();
+      if (clock_.Now() >= redis_->NextDeadline()) redis_->Tick();
     }
     Tick();
     driver_->CarryOutOutputs();
