@@ -168,10 +168,15 @@ absl::StatusOr<std::string> HaproxyBackend(const Config& config, int app_port) {
       Header(config),
       "# Each node takes traffic while its cachemeshd's GET /health says 200.\n"
       "backend dhis2\n"
+      "    mode http\n"
       "    balance roundrobin\n"
       "    # Sticky sessions: DHIS 2 keeps a session in one node's memory.\n"
       "    cookie SERVERID insert indirect nocache\n"
       "    option redispatch\n"
+      "    # Analytics and imports can take minutes.\n"
+      "    timeout connect 5s\n"
+      "    timeout server 300s\n"
+      "    timeout check 1s\n"
       "    option httpchk GET /health\n"
       "    http-check expect status 200\n");
   for (const Server& server : *servers) {
