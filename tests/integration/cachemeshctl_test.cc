@@ -200,6 +200,13 @@ TEST(CachemeshctlConfigTest, NoDaemonIsOneLine) {
   }
 }
 
+TEST(CachemeshctlConfigTest, UnknownCommandIsAUsageError) {
+  const Outcome run = Ctl({"--config=/nonexistent/dhis.conf", "restart"});
+  EXPECT_EQ(run.code, 2);
+  EXPECT_EQ(run.err, "cachemeshctl: unknown command 'restart' (see --help)\n");
+  EXPECT_THAT(run.out, IsEmpty());
+}
+
 // A three-node cluster's dhis.conf, seen from 10.0.0.1 (HTTP port 5101).
 std::string ClusterConfig() {
   const std::string path = TempDir() + "/cluster.conf";

@@ -3,6 +3,7 @@
 // the API's replies, as JSON with --json or for people without. Any failure
 // exits non-zero with one line on stderr.
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -168,9 +169,9 @@ int Drain(Daemon& daemon, bool drain) {
   if (response->status != 200) {
     return Fail(daemon.Unexpected(method, "/v1/drain", *response));
   }
-  // The new health: 200 here whatever it says, so the exit is 0.
-  PrintHealth(daemon, method, "/v1/drain", *response);
-  return kExitOk;
+  // The new health comes with 200 whatever it says: the exit is 0 when it
+  // is one.
+  return PrintHealth(daemon, method, "/v1/drain", *response);
 }
 
 int Publish(Daemon& daemon) {
@@ -226,6 +227,14 @@ int Main(int argc, char** argv) {
                  "lb nginx\n");
     return kExitUsage;
   }
+  const std::string& name = command[0];
+  const std::vector<std::string> commands = {
+      "members", "health", "drain", "undrain", "publish", "check-config", "lb"};
+  if (std::find(commands.begin(), commands.end(), name) == commands.end()) {
+    std::fprintf(stderr, "cachemeshctl: unknown command '%s' (see --help)\n",
+                 name.c_str());
+    return kExitUsage;
+  }
   const absl::StatusOr<Config> config =
       LoadConfig(absl::GetFlag(FLAGS_config), ProcessEnvironment());
   if (!config.ok()) {
@@ -233,7 +242,6 @@ int Main(int argc, char** argv) {
                  std::string(config.status().message()).c_str());
     return kExitFailed;
   }
-  const std::string& name = command[0];
   if (name == "check-config") {
     std::fputs(FormatConfig(*config).c_str(), stdout);
     return kExitOk;
@@ -244,10 +252,7 @@ int Main(int argc, char** argv) {
   if (name == "health") return Health(daemon);
   if (name == "drain") return Drain(daemon, true);
   if (name == "undrain") return Drain(daemon, false);
-  if (name == "publish") return Publish(daemon);
-  std::fprintf(stderr, "cachemeshctl: unknown command '%s' (see --help)\n",
-               name.c_str());
-  return kExitUsage;
+  return Publish(daemon);
 }
 
 }  // namespace

@@ -124,14 +124,6 @@ absl::StatusOr<std::string> InvalidationJson(
     return absl::InvalidArgumentError(
         absl::StrCat("--op=", op, " needs --region"));
   }
-  const bool needs_key = parsed == v1::Invalidation::INSERT ||
-                         parsed == v1::Invalidation::UPDATE ||
-                         parsed == v1::Invalidation::DELETE ||
-                         parsed == v1::Invalidation::COLLECTION;
-  if (needs_key && key.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--op=", op, " needs --key"));
-  }
   v1::InvalidationList list;
   v1::Invalidation* invalidation = list.add_invalidations();
   invalidation->set_op(parsed);

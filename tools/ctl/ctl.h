@@ -23,9 +23,8 @@ std::string FormatMembers(const v1::MemberList& members);
 std::string FormatHealth(const v1::Health& health);
 
 // The body of POST /v1/invalidations for one invalidation. `op` is an
-// Invalidation.Op name (UPDATE, CLEAR_ALL, ...); the region, key and
-// collection role it needs are checked as the daemon checks them only in
-// part: an unknown op or a missing region or key is an error here.
+// Invalidation.Op name an app may publish (UPDATE, CLEAR_ALL, ...); every op
+// but CLEAR_ALL needs a region, as the daemon checks.
 absl::StatusOr<std::string> InvalidationJson(absl::string_view op,
                                              absl::string_view region,
                                              absl::string_view key,
