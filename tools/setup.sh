@@ -20,8 +20,9 @@ readonly PACKAGES=(
   libgtest-dev libgmock-dev libcpp-httplib-dev libssl-dev
   # Tests, demo and operations tooling.
   curl jq python3 iproute2 iptables procps util-linux
-  # The real load balancer of tests/integration/load_balancer_test.
-  haproxy
+  # The real load balancers of tests/integration/load_balancer_test and
+  # cachemeshctl_test (which checks `cachemeshctl lb` output with both).
+  haproxy nginx
   # Redis server, redis-cli and redis-py for the Redis-protocol endpoint's
   # tests and tests/integration/redis_clients/check_against_redis.sh.
   redis-server redis-tools python3-redis
