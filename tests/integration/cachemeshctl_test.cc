@@ -7,7 +7,6 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -20,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "proto/cachemesh.pb.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/subprocess.h"
 
 namespace cachemesh::testing {
 namespace {
@@ -31,13 +31,6 @@ using ::testing::IsEmpty;
 std::string TempDir() {
   const char* dir = std::getenv("TEST_TMPDIR");
   return dir != nullptr ? dir : "/tmp";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 void WriteFile(const std::string& path, const std::string& text) {

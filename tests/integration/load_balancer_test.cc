@@ -18,7 +18,6 @@
 #include <map>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -33,6 +32,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/subprocess.h"
 #include "tests/integration/test_cluster.h"
 
 namespace cachemesh::testing {
@@ -74,13 +74,6 @@ std::string FindExecutable(const std::string& name) {
 std::string TempDir() {
   const char* dir = getenv("TEST_TMPDIR");
   return dir != nullptr ? dir : "/tmp";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // One column of a server's HAProxy statistics; empty if absent.
