@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fixtures.h"
 #include "httplib.h"
 
 namespace cachemesh {
@@ -63,28 +64,6 @@ class FakeApp {
   absl::Notification release_;
   absl::Notification listening_;
   std::thread thread_;
-};
-
-// A bound but not listening socket: connecting to its port is refused.
-class ClosedPort {
- public:
-  ClosedPort() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in address = {};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
-              0);
-    socklen_t length = sizeof(address);
-    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length),
-              0);
-    port_ = ntohs(address.sin_port);
-  }
-  ~ClosedPort() { close(fd_); }
-  int port() const { return port_; }
-
- private:
-  int fd_;
-  int port_ = 0;
 };
 
 // Records every probe a prober's thread reports.
@@ -216,7 +195,7 @@ TEST(AppHealthProberTest, DownOnAnErrorStatus) {
 }
 
 TEST(AppHealthProberTest, DownWhenNothingListens) {
-  ClosedPort closed;
+  test::ClosedPort closed;
   const std::string url =
       absl::StrCat("http://127.0.0.1:", closed.port(), "/api/system/ping");
   std::unique_ptr<AppHealthProber> prober = MakeProber(Options(url));

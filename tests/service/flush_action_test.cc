@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "tests/fixtures.h"
 
 namespace cachemesh {
 namespace {
@@ -131,29 +132,10 @@ class FakeApp {
   std::thread thread_;
 };
 
-// A bound but not listening socket: connecting to its port is refused.
-class ClosedPort {
- public:
-  ClosedPort() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in address = {};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
-              0);
-    socklen_t length = sizeof(address);
-    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length),
-              0);
-    port_ = ntohs(address.sin_port);
-  }
-  ~ClosedPort() { close(fd_); }
-  std::string url() const {
-    return absl::StrCat("http://127.0.0.1:", port_, kPath);
-  }
-
- private:
-  int fd_;
-  int port_ = 0;
-};
+// The flush URL on a port that refuses connections: no app is running.
+std::string RefusingUrl(const test::ClosedPort& closed) {
+  return absl::StrCat("http://127.0.0.1:", closed.port(), kPath);
+}
 
 // Collects the action's log lines, and waits on its state: the worker logs
 // after every change it makes, and each log line re-checks the wait.
@@ -404,10 +386,11 @@ TEST(FlushActionTest, RequestsDuringARunShareOneFollowUp) {
 }
 
 TEST(FlushActionTest, NoAppListeningSatisfiesOnlyIfAppAnswers) {
-  ClosedPort closed;
+  test::ClosedPort closed;
+  const std::string closed_url = RefusingUrl(closed);
   Recorder recorder;
   std::unique_ptr<FlushAction> action =
-      MakeAction(Options(closed.url(), &recorder));
+      MakeAction(Options(closed_url, &recorder));
 
   action->Request("daemon start", /*only_if_app_answers=*/true);
   ASSERT_TRUE(recorder.AwaitState(*action, NotPending));
@@ -422,7 +405,7 @@ TEST(FlushActionTest, NoAppListeningSatisfiesOnlyIfAppAnswers) {
   EXPECT_THAT(recorder.lines(),
               Contains("flush action done, app not running (nothing to "
                        "flush): connection refused or unreachable from " +
-                       closed.url()));
+                       closed_url));
 }
 
 TEST(FlushActionTest, AnErrorStatusIsRetriedEvenIfOnlyIfAppAnswers) {
@@ -464,10 +447,11 @@ TEST(FlushActionTest, AStrictRequestMergedWithALenientOneIsStrict) {
   // Either order, whichever runs the requests share: a connection failure
   // on a run that serves the strict request is a failure, and retried.
   for (const bool strict_first : {false, true}) {
-    ClosedPort closed;
+    test::ClosedPort closed;
+    const std::string closed_url = RefusingUrl(closed);
     Recorder recorder;
     std::unique_ptr<FlushAction> action =
-        MakeAction(Options(closed.url(), &recorder));
+        MakeAction(Options(closed_url, &recorder));
     action->Request("daemon start", /*only_if_app_answers=*/!strict_first);
     action->Request("FLUSH seq 4..9 from n1",
                     /*only_if_app_answers=*/strict_first);
@@ -478,7 +462,7 @@ TEST(FlushActionTest, AStrictRequestMergedWithALenientOneIsStrict) {
     EXPECT_THAT(state.reason,
                 HasSubstr("last attempt: connection refused or unreachable "
                           "from " +
-                          closed.url()));
+                          closed_url));
   }
 }
 
