@@ -28,12 +28,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/subprocess.h"
 #include "tests/integration/test_cluster.h"
 
 namespace cachemesh::testing {
 namespace {
 
-constexpr char kInPrivateNetwork[] = "CACHEMESH_IN_PRIVATE_NETWORK";
 // Each publisher's pace and how long it publishes.
 constexpr absl::Duration kPublishEvery = absl::Milliseconds(5);
 constexpr absl::Duration kPublishFor = absl::Seconds(3);
@@ -42,19 +42,6 @@ constexpr absl::Duration kPublishFor = absl::Seconds(3);
 constexpr absl::Duration kAbortAfter = absl::Milliseconds(750);
 constexpr absl::Duration kAbortFor = absl::Milliseconds(1500);
 constexpr absl::Duration kAbortEvery = absl::Milliseconds(50);
-
-// Runs `command` through the shell; its exit code and what it printed.
-std::pair<int, std::string> Shell(const std::string& command) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return {-1, "popen failed"};
-  std::string output;
-  char buffer[4096];
-  for (size_t n; (n = fread(buffer, 1, sizeof(buffer), pipe)) > 0;) {
-    output.append(buffer, n);
-  }
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
 
 // Aborts every established mesh connection of `cluster`'s node `victim`:
 // to its cache port (its subscribers) and from it to the others' (its own
@@ -73,7 +60,7 @@ int AbortMeshConnections(TestCluster& cluster, int victim) {
       "( src ", spec.host, " and ( ", local_ports, " ) ) or ( dst ", spec.host,
       " and ( ", remote_ports, " ) )");
   const std::string output =
-      Shell(absl::StrCat("ss -K -t -n state established '", filter, "'"))
+      RunShell(absl::StrCat("ss -K -t -n state established '", filter, "'"))
           .second;
   int aborted = 0;
   for (absl::string_view line : absl::StrSplit(output, '\n')) {
@@ -127,23 +114,16 @@ int PublishPaced(DaemonProcess& node) {
 }
 
 TEST(MeshAbortTest, AbortedConnectionsAreRecoveredWithoutAFlush) {
-  if (getenv(kInPrivateNetwork) == nullptr) {
+  if (!InPrivateNetwork()) {
     ASSERT_EQ(geteuid(), 0)
         << "needs root: `ss -K` aborts connections through "
            "INET_DIAG_DESTROY, and `unshare -n` makes the network of its own";
-    ASSERT_EQ(system("unshare -n true >/dev/null 2>&1"), 0)
+    ASSERT_TRUE(CanMakePrivateNetwork())
         << "`unshare -n` failed: cannot make a private network namespace";
-    // Run this very test again inside the namespace; its results are this
-    // test's (it must not write Bazel's report files).
-    const std::string command = absl::StrCat(
-        "unshare -n env -u XML_OUTPUT_FILE -u GTEST_OUTPUT "
-        "-u TEST_PREMATURE_EXIT_FILE ",
-        kInPrivateNetwork, "=1 /proc/", getpid(),
-        "/exe --gtest_filter=MeshAbortTest.*");
-    EXPECT_EQ(system(command.c_str()), 0);
+    EXPECT_EQ(RerunInPrivateNetwork("MeshAbortTest.*"), 0);
     return;
   }
-  ASSERT_EQ(Shell("ip link set lo up").first, 0);
+  ASSERT_EQ(RunShell("ip link set lo up").first, 0);
   TestCluster cluster;
   std::string why;
   // Node i on 127.0.0.(i+1): n2's own connections can be told apart.

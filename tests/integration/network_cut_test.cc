@@ -17,21 +17,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/subprocess.h"
 #include "tests/integration/test_cluster.h"
 
 namespace cachemesh::testing {
 namespace {
 
-constexpr char kInPrivateNetwork[] = "CACHEMESH_IN_PRIVATE_NETWORK";
-
-bool CanMakePrivateNetwork() {
-  return geteuid() == 0 && access("/usr/sbin/iptables", X_OK) == 0 &&
-         system("unshare -n true >/dev/null 2>&1") == 0;
-}
-
-int Shell(const std::string& command) {
-  return system((command + " 2>&1").c_str());
-}
+int Shell(const std::string& command) { return RunShell(command).first; }
 
 bool NotHeardFrom(DaemonProcess& node, const std::string& peer) {
   const DaemonProcess::Reply health = node.Get("/health");
@@ -56,19 +48,14 @@ void ExpectRelayedToTheCutNode(TestCluster& cluster) {
 }
 
 TEST(NetworkCutTest, OneWayCutTakesTheNodeOutUntilItHeals) {
-  if (getenv(kInPrivateNetwork) == nullptr) {
-    if (!CanMakePrivateNetwork()) {
+  if (!InPrivateNetwork()) {
+    if (!CanMakePrivateNetwork() || access("/usr/sbin/iptables", X_OK) != 0) {
       GTEST_SKIP() << "needs root, unshare -n and iptables; "
                       "TestOnlySwitchCutsOnePeer covers the logic";
     }
-    // Run this very test again, inside a network namespace of its own; its
-    // results are this test's (it must not write Bazel's report files).
-    const std::string command = absl::StrCat(
-        "unshare -n env -u XML_OUTPUT_FILE -u GTEST_OUTPUT "
-        "-u TEST_PREMATURE_EXIT_FILE ",
-        kInPrivateNetwork, "=1 /proc/", getpid(),
-        "/exe --gtest_filter=NetworkCutTest.OneWayCutTakesTheNodeOutUntilItHeals");
-    EXPECT_EQ(Shell(command), 0);
+    EXPECT_EQ(RerunInPrivateNetwork(
+                  "NetworkCutTest.OneWayCutTakesTheNodeOutUntilItHeals"),
+              0);
     return;
   }
   ASSERT_EQ(Shell("ip link set lo up"), 0);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -43,6 +44,23 @@ class Subprocess {
 
 // Reads a whole file; empty when it does not exist.
 std::string ReadFile(const std::string& path);
+
+// Runs `command` through the shell: its exit code (-1 for a signal) and
+// what it printed on stdout and stderr.
+std::pair<int, std::string> RunShell(const std::string& command);
+
+// Tests that cut or abort connections run themselves again inside a network
+// namespace of their own (`unshare -n`, as root), so that the host's network
+// is never touched.
+//
+// True inside such a re-run.
+bool InPrivateNetwork();
+// Whether this process can make one: root, and `unshare -n` works.
+bool CanMakePrivateNetwork();
+// Runs this test binary again under `unshare -n` with `gtest_filter`, prints
+// its output, and returns its exit code (0: those tests passed). The re-run
+// writes none of Bazel's report files: its results are the caller's.
+int RerunInPrivateNetwork(const std::string& gtest_filter);
 
 }  // namespace cachemesh::testing
 
